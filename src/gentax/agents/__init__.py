@@ -1,0 +1,1 @@
+"""How an agent sees a domain and answers it: policies (random, expert; LLM agents later)."""

@@ -1,0 +1,137 @@
+"""The `gentax` command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from gentax.envs import DOMAINS, get_domain, make_env
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+console = Console()
+
+
+def _domain_or_exit(name: str):
+    try:
+        spec = get_domain(name)
+    except KeyError as e:
+        raise typer.BadParameter(str(e.args[0])) from None
+    problems = spec.problems()
+    if problems:
+        console.print(f"[red]{spec.name} cannot run on this machine:[/red]")
+        for p in problems:
+            console.print(f"  - {p}")
+        raise typer.Exit(2)
+    return spec
+
+
+@app.command()
+def envs(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
+    """List the domains, whether each engine is ready here, their splits and step caps."""
+    rows = [
+        {
+            "domain": s.name, "env_id": s.env_id, "ready": not s.problems(), "problems": s.problems(),
+            "max_steps": s.max_steps, "splits": s.splits, "expert": s.expert,
+        }
+        for s in DOMAINS.values()
+    ]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table(title="gentax domains")
+    for col in ("domain", "gymnasium id", "ready", "step cap", "splits", "expert"):
+        table.add_column(col)
+    for r in rows:
+        ready = "[green]yes[/green]" if r["ready"] else "[red]no[/red]: " + "; ".join(r["problems"])
+        table.add_row(r["domain"], r["env_id"], ready, str(r["max_steps"]), r["splits"], r["expert"])
+    console.print(table)
+
+
+@app.command()
+def play(
+    domain: str,
+    seed: int = typer.Option(0, help="Instance seed."),
+    split: str = typer.Option("train", help="train or eval."),
+    max_steps: int | None = typer.Option(None, help="Step cap (default: the domain's)."),
+) -> None:
+    """Play a domain yourself in the terminal; type an action, or `quit`."""
+    _domain_or_exit(domain)
+    env = make_env(domain, split=split, max_steps=max_steps)
+    obs, info = env.reset(seed=seed)
+    console.print(f"[bold]Task:[/bold] {info['task']}\n")
+    total = 0.0
+    try:
+        while True:
+            console.print(obs)
+            if info.get("admissible_actions"):
+                console.print(f"[dim]Admissible: {', '.join(info['admissible_actions'])}[/dim]")
+            try:
+                action = input("> ")
+            except EOFError:
+                action = "quit"
+            if action.strip().lower() in {"quit", "exit"}:
+                console.print("Bye.")
+                return
+            obs, reward, terminated, truncated, info = env.step(action)
+            total += reward
+            note = " (invalid action: nothing changed)" if info["invalid"] else ""
+            console.print(f"[cyan]reward {reward:+.1f}, total {total:+.1f}{note}[/cyan]")
+            if terminated or truncated:
+                console.print(obs)
+                verdict = "[green]You won![/green]" if info["won"] else "[red]Episode over.[/red]"
+                console.print(f"{verdict} total reward {total:+.1f}")
+                return
+    finally:
+        env.close()
+
+
+@app.command()
+def rollout(
+    domain: str,
+    policy: str = typer.Option("random", help="random or expert."),
+    episodes: int = typer.Option(10, min=1, help="Number of episodes."),
+    split: str = typer.Option("train", help="train or eval."),
+    max_steps: int | None = typer.Option(None, help="Step cap (default: the domain's)."),
+    seed: int = typer.Option(0, help="Episode i plays instance seed + i; also seeds the policy."),
+    out: Path | None = typer.Option(None, help="Write every trajectory to this JSONL file."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Run a policy for several episodes and report success, length and observation size."""
+    from gentax.agents.policies import make_policy
+    from gentax.rollout.episodes import run_episode, summarize, write_jsonl
+
+    _domain_or_exit(domain)
+    if policy not in {"random", "expert"}:
+        raise typer.BadParameter(f"unknown policy {policy!r}; choose random or expert")
+    env = make_env(domain, split=split, max_steps=max_steps)
+    act = make_policy(policy, env, seed=seed)
+    played = []
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True, disable=as_json) as progress:
+        bar = progress.add_task(f"{domain} / {policy}", total=episodes)
+        for i in range(episodes):
+            played.append(run_episode(env, act, seed=seed + i))
+            progress.advance(bar)
+    env.close()
+    summary = {"domain": domain, "policy": policy, "split": split, **summarize(played)}
+    if out:
+        write_jsonl(played, out)
+        summary["out"] = str(out)
+    if as_json:
+        print(json.dumps(summary))
+        return
+    table = Table(title=f"{domain}: {policy} policy, {split} split")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in summary.items():
+        table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
+    console.print(table)
+
+
+if __name__ == "__main__":
+    app()

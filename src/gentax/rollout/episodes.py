@@ -1,0 +1,88 @@
+"""Run a policy for whole episodes and record every step."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gymnasium
+
+from gentax.agents.policies import Policy
+
+
+@dataclass
+class Step:
+    observation: str  # what the agent read before acting
+    action: str
+    reward: float
+    info: dict[str, Any]  # the env's info after the action
+
+
+@dataclass
+class Episode:
+    domain: str
+    split: str
+    seed: int
+    task: str
+    steps: list[Step] = field(default_factory=list)
+    won: bool = False
+    truncated: bool = False
+
+    @property
+    def length(self) -> int:
+        return len(self.steps)
+
+    @property
+    def total_reward(self) -> float:
+        return sum(s.reward for s in self.steps)
+
+    @property
+    def observation_chars(self) -> list[int]:
+        return [len(s.observation) for s in self.steps]
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.update(length=self.length, total_reward=self.total_reward)
+        return out
+
+
+def run_episode(env: gymnasium.Env, policy: Policy, seed: int) -> Episode:
+    """Play one episode of instance `seed` until it ends or hits the step cap."""
+    obs, info = env.reset(seed=seed)
+    unwrapped = env.unwrapped
+    episode = Episode(domain=unwrapped.domain, split=unwrapped.split, seed=seed, task=info["task"])
+    while True:
+        action = policy(obs, info)
+        next_obs, reward, terminated, truncated, info = env.step(action)
+        episode.steps.append(Step(obs, action, float(reward), info))
+        obs = next_obs
+        if terminated or truncated:
+            episode.won = bool(info["won"])
+            episode.truncated = bool(truncated and not terminated)
+            return episode
+
+
+def summarize(episodes: list[Episode]) -> dict[str, float]:
+    """Success rate, mean return, mean length and mean observation characters."""
+    n = max(len(episodes), 1)
+    chars = [c for e in episodes for c in e.observation_chars]
+    return {
+        "episodes": len(episodes),
+        "success": sum(e.won for e in episodes) / n,
+        "mean_return": sum(e.total_reward for e in episodes) / n,
+        "mean_length": sum(e.length for e in episodes) / n,
+        "mean_observation_chars": sum(chars) / max(len(chars), 1),
+        "invalid_rate": sum(s.info["invalid"] for e in episodes for s in e.steps)
+        / max(sum(e.length for e in episodes), 1),
+    }
+
+
+def write_jsonl(episodes: Iterable[Episode], path: str | Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as f:
+        for e in episodes:
+            f.write(json.dumps(e.to_json()) + "\n")

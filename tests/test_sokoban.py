@@ -1,0 +1,169 @@
+"""Sokoban: solvable rooms, an optimal expert, the paper's observation, reward and splits."""
+
+import re
+
+import gymnasium
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import gentax  # noqa: F401  (registers the gentax/* ids)
+from gentax.envs import make_env
+from gentax.envs.sokoban import ACTIONS, Room, SokobanEnv, generate_room, solve, split_of
+
+LINE = re.compile(r"^(Wall|Target|Box|Player) at \((\d+), (\d+)\)$")
+
+
+def parse(obs: str) -> dict[str, list[tuple[int, int]]]:
+    cells: dict[str, list[tuple[int, int]]] = {"Wall": [], "Target": [], "Box": [], "Player": []}
+    for line in obs.splitlines():
+        m = LINE.match(line)
+        assert m, f"not a coordinate line: {line!r}"
+        cells[m[1]].append((int(m[2]), int(m[3])))
+    return cells
+
+
+def play_expert(env, seed):
+    obs, info = env.reset(seed=seed)
+    optimal = info["optimal_length"]
+    steps, total = 0, 0.0
+    while True:
+        obs, reward, terminated, truncated, info = env.step(env.unwrapped.expert_action())
+        steps, total = steps + 1, total + reward
+        if terminated or truncated:
+            return info["won"], steps, optimal, total
+
+
+@pytest.mark.parametrize("split", ["train", "eval"])
+def test_expert_wins_every_seed_in_the_optimal_number_of_moves(split):
+    env = make_env("sokoban", split=split)
+    for seed in range(60):
+        won, steps, optimal, total = play_expert(env, seed)
+        assert won and total == 10.0
+        assert steps == optimal  # the generator's reverse-BFS depth equals the solver's plan length
+
+
+def test_generated_rooms_are_solvable_with_the_promised_optimum_on_bigger_rooms():
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        room, length = generate_room(rng, rows=7, cols=7, num_boxes=2, max_solution_steps=14)
+        plan = solve(room)
+        assert plan is not None and len(plan) == length
+        assert not set(room.boxes) & set(room.targets)
+
+
+def test_configurable_size_and_boxes():
+    env = make_env("sokoban", rows=7, cols=8, num_boxes=2, max_steps=40)
+    obs, info = env.reset(seed=3)
+    cells = parse(obs)
+    assert len(cells["Box"]) == 2 and len(cells["Target"]) == 2
+    assert max(r for r, _ in cells["Wall"]) == 6 and max(c for _, c in cells["Wall"]) == 7
+    assert play_expert(env, 3)[0]
+
+
+def test_random_play_rarely_wins():
+    from gentax.agents.policies import RandomPolicy
+    from gentax.rollout.episodes import run_episode
+
+    env = make_env("sokoban")
+    policy = RandomPolicy(seed=0)
+    wins = sum(run_episode(env, policy, seed).won for seed in range(200))
+    assert wins / 200 < 0.2
+
+
+def test_observation_is_the_papers_coordinate_list():
+    env = make_env("sokoban")
+    obs, info = env.reset(seed=11)
+    cells = parse(obs)
+    assert len(cells["Player"]) == 1 and len(cells["Box"]) == 1 and len(cells["Target"]) == 1
+    # walls, then targets, then boxes, then the player
+    kinds = [LINE.match(line)[1] for line in obs.splitlines()]
+    assert kinds == sorted(kinds, key=["Wall", "Target", "Box", "Player"].index)
+    border = {(r, c) for r in range(6) for c in range(6) if r in (0, 5) or c in (0, 5)}
+    assert border <= set(cells["Wall"])
+    assert "Push the box onto the target" in info["task"]
+    assert info["admissible_actions"] == ["up", "down", "left", "right"]
+    assert info["won"] is False and info["invalid"] is False
+
+
+def test_same_seed_same_instance_and_seeds_differ():
+    a, b = make_env("sokoban"), make_env("sokoban")
+    for seed in range(20):
+        assert a.reset(seed=seed)[0] == b.reset(seed=seed)[0]
+    assert len({a.reset(seed=s)[0] for s in range(50)}) > 40
+
+
+def test_train_and_eval_instances_never_coincide():
+    def rooms(split):
+        env = SokobanEnv(split=split)
+        out = set()
+        for seed in range(400):
+            env.reset(seed=seed)
+            assert split_of(env.room) == split
+            out.add(env.room.key())
+        return out
+
+    assert not rooms("train") & rooms("eval")
+
+
+@settings(max_examples=200, deadline=None)
+@given(action=st.text(max_size=40))
+def test_malformed_actions_never_crash_and_never_change_the_state(action):
+    env = SokobanEnv()
+    obs, _ = env.reset(seed=5)
+    new_obs, reward, terminated, truncated, info = env.step(action)
+    if action.strip().lower() in ACTIONS:
+        assert info["invalid"] is False
+    else:
+        assert info["invalid"] is True and reward == pytest.approx(-0.1)
+        assert new_obs == obs and not terminated
+
+
+def test_walking_into_a_wall_is_valid_and_changes_nothing():
+    walls = frozenset((r, c) for r in range(5) for c in range(5) if r in (0, 4) or c in (0, 4))
+    env = SokobanEnv(rows=5, cols=5)
+    env.reset(seed=0)
+    env.room = Room(5, 5, walls, targets=((1, 3),), boxes=((2, 2),), player=(1, 1))
+    before = env.render()
+    obs, reward, terminated, _, info = env.step("up")
+    assert obs == before and reward == 0.0 and not info["invalid"]
+
+
+def test_pushing_moves_the_box_and_winning_gives_plus_ten():
+    walls = frozenset((r, c) for r in range(5) for c in range(5) if r in (0, 4) or c in (0, 4))
+    env = SokobanEnv(rows=5, cols=5)
+    env.reset(seed=0)
+    env.room = Room(5, 5, walls, targets=((1, 3),), boxes=((1, 2),), player=(1, 1))
+    obs, reward, terminated, _, info = env.step("right")
+    assert "Box at (1, 3)" in obs and "Player at (1, 2)" in obs
+    assert reward == 10.0 and terminated and info["won"]
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step("left")
+
+
+def test_box_against_a_wall_does_not_move():
+    walls = frozenset((r, c) for r in range(5) for c in range(5) if r in (0, 4) or c in (0, 4))
+    env = SokobanEnv(rows=5, cols=5)
+    env.reset(seed=0)
+    env.room = Room(5, 5, walls, targets=((3, 3),), boxes=((1, 3),), player=(1, 2))
+    obs, reward, *_ = env.step("right")
+    assert "Box at (1, 3)" in obs and "Player at (1, 2)" in obs and reward == 0.0
+    assert solve(env.room) is None and env.expert_action() is None  # a cornered box is lost
+
+
+def test_step_cap_truncates_and_gymnasium_make_works():
+    env = gymnasium.make("gentax/Sokoban-v0")
+    env.reset(seed=1)
+    for _ in range(15):
+        _, reward, terminated, truncated, info = env.step("jump")
+        assert reward == pytest.approx(-0.1) and not terminated
+    assert truncated
+    env15 = gymnasium.make("gentax/Sokoban-v0", max_episode_steps=3)
+    env15.reset(seed=1)
+    assert [env15.step("nope")[3] for _ in range(3)] == [False, False, True]
+
+
+def test_bad_split_is_a_clear_error():
+    with pytest.raises(ValueError, match="split"):
+        SokobanEnv(split="test")
