@@ -10,10 +10,25 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from gentax.augment import AugmentConfig
 from gentax.envs import DOMAINS, get_domain, make_env
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console()
+
+# Augmentation flags shared by play / rollout / profile (and the LLM commands).
+AUGMENT = typer.Option(0.0, "--augment", help="Distractor volume eps (0 = off; meaning per domain).")
+AUGMENT_PROB = typer.Option(1.0, "--augment-prob", help="Probability that a trajectory is augmented.")
+AUGMENT_KIND = typer.Option("domain", "--augment-kind", help="domain or cross.")
+
+
+def _augment(eps: float, prob: float, kind: str, seed: int = 0) -> AugmentConfig | None:
+    if eps == 0:
+        return None
+    try:
+        return AugmentConfig(eps=eps, prob=prob, kind=kind, seed=seed)  # type: ignore[arg-type]
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None
 
 
 def _domain_or_exit(name: str):
@@ -58,10 +73,14 @@ def play(
     seed: int = typer.Option(0, help="Instance seed."),
     split: str = typer.Option("train", help="train or eval."),
     max_steps: int | None = typer.Option(None, help="Step cap (default: the domain's)."),
+    augment: float = AUGMENT,
+    augment_prob: float = AUGMENT_PROB,
+    augment_kind: str = AUGMENT_KIND,
 ) -> None:
     """Play a domain yourself in the terminal; type an action, or `quit`."""
     _domain_or_exit(domain)
-    env = make_env(domain, split=split, max_steps=max_steps)
+    env = make_env(domain, split=split, max_steps=max_steps,
+                   augment=_augment(augment, augment_prob, augment_kind, seed))
     obs, info = env.reset(seed=seed)
     console.print(f"[bold]Task:[/bold] {info['task']}\n")
     total = 0.0
@@ -100,6 +119,9 @@ def rollout(
     seed: int = typer.Option(0, help="Episode i plays instance seed + i; also seeds the policy."),
     out: Path | None = typer.Option(None, help="Write every trajectory to this JSONL file."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    augment: float = AUGMENT,
+    augment_prob: float = AUGMENT_PROB,
+    augment_kind: str = AUGMENT_KIND,
 ) -> None:
     """Run a policy for several episodes and report success, length and observation size."""
     from gentax.agents.policies import make_policy
@@ -108,7 +130,8 @@ def rollout(
     _domain_or_exit(domain)
     if policy not in {"random", "expert"}:
         raise typer.BadParameter(f"unknown policy {policy!r}; choose random or expert")
-    env = make_env(domain, split=split, max_steps=max_steps)
+    env = make_env(domain, split=split, max_steps=max_steps,
+                   augment=_augment(augment, augment_prob, augment_kind, seed))
     act = make_policy(policy, env, seed=seed)
     played = []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -131,6 +154,59 @@ def rollout(
     for key, value in summary.items():
         table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
     console.print(table)
+
+
+@app.command()
+def profile(
+    domains: list[str] = typer.Argument(..., help="Domains to profile (or 'all')."),
+    policy: str = typer.Option("random", help="Base policy: random or expert."),
+    episodes: int = typer.Option(128, min=1, help="Trajectories per domain (paper: 128)."),
+    max_steps: int = typer.Option(50, min=1, help="Step cap T_max (paper: 50)."),
+    split: str = typer.Option("eval", help="train or eval."),
+    seed: int = typer.Option(0, help="Episode i plays instance seed + i."),
+    augment: list[float] = typer.Option([], "--augment", help="eps; repeat for several levels."),
+    augment_prob: float = AUGMENT_PROB,
+    augment_kind: str = AUGMENT_KIND,
+    out: Path = typer.Option(Path("runs/profile"), help="Output folder (profile.json, profile.png)."),
+    no_expert: bool = typer.Option(False, "--no-expert", help="Skip the expert's optimal-length runs."),
+) -> None:
+    """Measure state richness, planning complexity and reachability of domains (PAPER.md)."""
+    from gentax.profile import profile_domain
+    from gentax.profile.plot import plot_profiles
+    from gentax.rollout.episodes import write_jsonl
+
+    names = [d for d in DOMAINS if not DOMAINS[d].problems()] if domains == ["all"] else domains
+    for name in names:
+        _domain_or_exit(name)
+    if policy not in {"random", "expert"}:
+        raise typer.BadParameter(f"unknown policy {policy!r}; choose random or expert")
+    levels = [0.0, *[a for a in augment if a > 0]]
+    results = []
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        for name in names:
+            for eps in levels:
+                bar = progress.add_task(f"{name} eps={eps:g}", total=episodes)
+                prof, played = profile_domain(
+                    name, policy=policy, episodes=episodes, max_steps=max_steps, split=split, seed=seed,
+                    augment=_augment(eps, augment_prob, augment_kind, seed), with_expert=not no_expert,
+                    on_episode=lambda bar=bar: progress.advance(bar),
+                )
+                results.append(prof.to_json())
+                write_jsonl(played, out / f"{name}-eps{eps:g}.jsonl")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "profile.json").write_text(json.dumps(results, indent=2))
+    plot = plot_profiles(results, out / "profile.png")
+    table = Table(title=f"Domain profiles ({policy} policy, {episodes} episodes, T_max {max_steps})")
+    cols = {"domain": "domain", "augment_eps": "eps", "richness_chars": "chars/state",
+            "richness_tokens": "tokens/state", "planning_complexity": "complexity",
+            "success_rate": "success", "expert_length": "expert len", "admissible_per_state": "actions/state"}
+    for header in cols.values():
+        table.add_column(header, justify="right")
+    for r in results:
+        table.add_row(*[f"{r[c]:.2f}" if isinstance(r[c], float) else str(r[c]) for c in cols])
+    console.print(table)
+    console.print(f"Wrote {out / 'profile.json'} and {plot}")
 
 
 if __name__ == "__main__":

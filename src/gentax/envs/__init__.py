@@ -77,11 +77,19 @@ def register_all() -> None:
             )
 
 
-def make_env(domain: str, split: str = "train", max_steps: int | None = None, **kwargs: Any) -> gymnasium.Env:
-    """Build a domain by short name, with the paper's step cap unless `max_steps` is given."""
+def make_env(
+    domain: str, split: str = "train", max_steps: int | None = None, augment: Any = None, **kwargs: Any
+) -> gymnasium.Env:
+    """Build a domain by short name, with the paper's step cap unless `max_steps` is given,
+    and distractors in its observations when `augment` (an AugmentConfig) is given."""
     spec = get_domain(domain)
     problems = spec.problems()
     if problems:
         raise RuntimeError(f"{spec.name} cannot run here: " + "; ".join(problems))
     register_all()
-    return gymnasium.make(spec.env_id, split=split, max_episode_steps=max_steps or spec.max_steps, **kwargs)
+    env = gymnasium.make(spec.env_id, split=split, max_episode_steps=max_steps or spec.max_steps, **kwargs)
+    if augment is not None:
+        from gentax.augment import AugmentWrapper
+
+        env = AugmentWrapper(env, augment)
+    return env

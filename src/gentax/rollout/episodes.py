@@ -27,6 +27,7 @@ class Episode:
     split: str
     seed: int
     task: str
+    reset_info: dict[str, Any] = field(default_factory=dict)  # what the agent saw at the start
     steps: list[Step] = field(default_factory=list)
     won: bool = False
     truncated: bool = False
@@ -53,7 +54,9 @@ def run_episode(env: gymnasium.Env, policy: Policy, seed: int) -> Episode:
     """Play one episode of instance `seed` until it ends or hits the step cap."""
     obs, info = env.reset(seed=seed)
     unwrapped = env.unwrapped
-    episode = Episode(domain=unwrapped.domain, split=unwrapped.split, seed=seed, task=info["task"])
+    episode = Episode(
+        domain=unwrapped.domain, split=unwrapped.split, seed=seed, task=info["task"], reset_info=info
+    )
     while True:
         action = policy(obs, info)
         next_obs, reward, terminated, truncated, info = env.step(action)

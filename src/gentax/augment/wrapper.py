@@ -1,0 +1,68 @@
+"""The augmentation wrapper: s' = Augment(s, delta, eps), applied to a trajectory with prob. p.
+
+Only the observation the agent reads changes. Transitions, rewards, termination, success and
+the admissible actions are those of the wrapped environment, untouched (PAPER.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import gymnasium
+import numpy as np
+
+from gentax.augment import injectors
+
+Kind = Literal["domain", "cross"]
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """eps: volume of injected text (its per-domain meaning is in injectors.py);
+    prob: chance that a trajectory is augmented; kind: distractors of the domain itself, or a
+    description of another domain's state; seed: makes the injections reproducible."""
+
+    eps: float
+    prob: float = 1.0
+    kind: Kind = "domain"
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.eps < 0:
+            raise ValueError(f"augment eps must be >= 0, got {self.eps}")
+        if not 0.0 <= self.prob <= 1.0:
+            raise ValueError(f"augment prob must be in [0, 1], got {self.prob}")
+        if self.kind not in ("domain", "cross"):
+            raise ValueError(f"augment kind must be 'domain' or 'cross', got {self.kind!r}")
+
+
+class AugmentWrapper(gymnasium.Wrapper):
+    """Injects distractors into every observation of an augmented trajectory.
+
+    `info["augment"]` says whether this trajectory is augmented and how many characters were
+    injected into this observation."""
+
+    def __init__(self, env: gymnasium.Env, config: AugmentConfig):
+        super().__init__(env)
+        self.config = config
+        domain = env.unwrapped.domain
+        cross = config.kind == "cross"
+        self.inject = injectors.cross_domain(domain) if cross else injectors.for_domain(domain)
+        self.active = False
+        self.rng = np.random.default_rng()
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        obs, info = self.env.reset(seed=seed, options=options)
+        # One stream per (augmentation seed, instance): the same instance gets the same text.
+        self.rng = np.random.default_rng([self.config.seed, int(self.env.unwrapped.instance_seed)])
+        self.active = self.config.eps > 0 and self.rng.random() < self.config.prob
+        return self._augment(obs, info)
+
+    def step(self, action: str):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        obs, info = self._augment(obs, info)
+        return obs, reward, terminated, truncated, info
+
+    def _augment(self, obs: str, info: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        new = self.inject(obs, self.env.unwrapped, self.rng, self.config.eps) if self.active else obs
+        return new, {**info, "augment": {"active": self.active, "chars": len(new) - len(obs)}}

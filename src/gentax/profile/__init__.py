@@ -1,0 +1,5 @@
+"""Environment properties that predict the generalization tax (PAPER.md)."""
+
+from gentax.profile.properties import DomainProfile, profile_domain, profile_from_episodes
+
+__all__ = ["DomainProfile", "profile_domain", "profile_from_episodes"]

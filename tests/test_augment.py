@@ -1,0 +1,88 @@
+"""Augmentation changes only what the agent reads; the task and the world stay the same."""
+
+import re
+
+import numpy as np
+import pytest
+
+from gentax.augment import AugmentConfig
+from gentax.augment.injectors import DOMAIN_INJECTORS
+from gentax.envs import DOMAINS, make_env
+
+READY = [d for d in DOMAIN_INJECTORS if d in DOMAINS and not DOMAINS[d].problems()]
+INJECTED = re.compile(r"^\((-?\d+), (-?\d+)\) shows a [a-z ]+ \([a-z ]+; unreachable\)$")
+
+
+def expert_run(env, seed):
+    """Play the expert; return what the world did (rewards, ends, wins, admissible actions)."""
+    obs, info = env.reset(seed=seed)
+    world, seen = [(tuple(info["admissible_actions"]), info["task"])], [obs]
+    while True:
+        obs, reward, terminated, truncated, info = env.step(env.unwrapped.expert_action())
+        world.append((reward, terminated, truncated, info["won"], info["invalid"],
+                      tuple(info["admissible_actions"]), info["task"]))
+        seen.append(obs)
+        if terminated or truncated:
+            return world, seen
+
+
+@pytest.mark.parametrize("kind", ["domain", "cross"])
+@pytest.mark.parametrize("domain", READY)
+def test_expert_world_is_identical_with_and_without_augmentation(domain, kind):
+    plain = make_env(domain, split="eval")
+    augmented = make_env(domain, split="eval", augment=AugmentConfig(eps=80, prob=1.0, kind=kind))
+    seeds = range(25) if domain == "sokoban" else range(3)
+    for seed in seeds:
+        world, plain_obs = expert_run(plain, seed)
+        world_aug, aug_obs = expert_run(augmented, seed)
+        assert world == world_aug
+        assert world[-1][3]  # and the expert still wins
+        assert all(len(a) > len(p) for a, p in zip(aug_obs, plain_obs, strict=True))
+
+
+def test_sokoban_distractors_never_name_a_cell_of_the_room_and_keep_the_state():
+    env = make_env("sokoban", augment=AugmentConfig(eps=80))
+    for seed in range(40):
+        obs, info = env.reset(seed=seed)
+        rows, cols = env.unwrapped.size
+        injected = [line for line in obs.splitlines() if INJECTED.match(line)]
+        assert len(injected) == 8 and info["augment"]["active"]
+        for line in injected:
+            r, c = map(int, INJECTED.match(line).groups())
+            assert not (0 <= r < rows and 0 <= c < cols)
+        kept = [line for line in obs.splitlines() if not INJECTED.match(line)]
+        assert "\n".join(kept) == env.unwrapped.render()  # the real state, in order, untouched
+
+
+def test_volume_grows_with_eps():
+    means = []
+    for eps in (10, 40, 80, 160):
+        env = make_env("sokoban", augment=AugmentConfig(eps=eps))
+        means.append(np.mean([env.reset(seed=s)[1]["augment"]["chars"] for s in range(20)]))
+    assert all(a < b for a, b in zip(means, means[1:], strict=False))
+
+
+def test_probability_per_trajectory_and_reproducibility():
+    env = make_env("sokoban", augment=AugmentConfig(eps=40, prob=0.5, seed=3))
+    active = [env.reset(seed=s)[1]["augment"]["active"] for s in range(300)]
+    assert 0.38 < np.mean(active) < 0.62
+    inactive = active.index(False)
+    assert env.reset(seed=inactive)[0] == make_env("sokoban").reset(seed=inactive)[0]
+    again = make_env("sokoban", augment=AugmentConfig(eps=40, prob=0.5, seed=3))
+    other = make_env("sokoban", augment=AugmentConfig(eps=40, prob=1.0, seed=4))
+    a, b = env.reset(seed=7)[0], again.reset(seed=7)[0]
+    assert a == b and other.reset(seed=7)[0] != a
+
+
+def test_cross_domain_shows_another_state_once_per_trajectory():
+    env = make_env("sokoban", augment=AugmentConfig(eps=120, kind="cross"))
+    obs, _ = env.reset(seed=0)
+    frame = next(line for line in obs.splitlines() if line.startswith("There is a"))
+    obs2, *_ = env.step("up")
+    assert frame in obs2.splitlines()  # the same foreign state for the whole trajectory
+
+
+@pytest.mark.parametrize("bad", [dict(eps=-1), dict(eps=10, prob=1.5), dict(eps=10, kind="noise")])
+def test_bad_augment_settings_are_clear_errors(bad):
+    with pytest.raises(ValueError, match="augment"):
+        AugmentConfig(**bad)
