@@ -1,0 +1,1 @@
+"""Training: GRPO over whole trajectories (PAPER.md), SFT warm-up, checkpoints and resume."""
