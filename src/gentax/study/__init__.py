@@ -1,0 +1,1 @@
+"""The cross-domain study: train on each domain, evaluate on all, measure the tax."""
