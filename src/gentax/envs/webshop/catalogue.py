@@ -274,7 +274,7 @@ def load_official(
         human_goals_mode=human_goals_mode,
         num_products=num_products,
         seed=seed,
-        name=f"official({directory})",
+        name=f"official({directory}, n={num_products}, human_goals={human_goals_mode})",
     )
 
 
