@@ -401,3 +401,28 @@ def test_missing_official_files_get_a_clear_error(tmp_path):
         load_official(tmp_path)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_official(tmp_path / "nope")
+
+
+def test_expert_recovers_from_a_wrong_product_and_a_sub_page():
+    env = make_env("webshop", split="train")
+    env.reset(seed=21)
+    ws = env.unwrapped
+    env.step(ws.expert_action())  # the expert's search
+    wrong = next(a for a in ws.page.shown() if a != ws.goal["asin"])
+    env.step(f"click[{wrong.lower()}]")
+    env.step("click[features]")
+    while True:
+        *_, terminated, truncated, info = env.step(ws.expert_action())
+        if terminated or truncated:
+            break
+    assert info["won"] and info["purchased"] == ws.goal["asin"]
+
+
+def test_a_later_option_click_replaces_the_earlier_one_in_its_group():
+    env = make_env("webshop", split="eval")
+    _play_to_item_page(env, seed=6)
+    ws = env.unwrapped
+    group, values = next(iter(ws.catalogue.by_asin[ws.page.asin]["options"].items()))
+    env.step(f"click[{values[0]}]")
+    env.step(f"click[{values[1]}]")
+    assert ws.page.options == {group: values[1]}
