@@ -30,6 +30,8 @@ test: setup
 bench: setup
 	$(PY) -m pip install -q --no-deps gym-sokoban==0.0.6
 	$(PY) bench/sokoban_generation.py
+	$(PY) -m pip install -q rank-bm25
+	$(PY) bench/webshop_search.py
 
 lint: setup
 	$(VENV)/bin/ruff check src tests bench

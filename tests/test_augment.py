@@ -86,3 +86,21 @@ def test_cross_domain_shows_another_state_once_per_trajectory():
 def test_bad_augment_settings_are_clear_errors(bad):
     with pytest.raises(ValueError, match="augment"):
         AugmentConfig(**bad)
+
+
+def test_webshop_distractors_are_never_clickable_and_keep_the_page():
+    from gentax.envs.webshop.pages import SEP
+
+    env = make_env("webshop", split="eval", augment=AugmentConfig(eps=40))
+    for seed in range(10):
+        obs, info = env.reset(seed=seed)
+        while True:
+            real = env.unwrapped.render().split(SEP)
+            parts = obs.split(SEP)
+            extra = [p for p in parts if p.startswith(("[AD] ", "Warning: ")) or p not in real]
+            assert len(extra) == 4 and [p for p in parts if p not in extra] == real
+            clickable = [a[6:-1] for a in info["admissible_actions"] if a.startswith("click[")]
+            assert not any(c in e.lower() for e in extra for c in clickable)
+            obs, _, terminated, truncated, info = env.step(env.unwrapped.expert_action())
+            if terminated or truncated:
+                break

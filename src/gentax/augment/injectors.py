@@ -5,8 +5,13 @@ the env to stay clear of real objects and reachable cells, and must never change
 What eps means, per domain:
   sokoban   max(1, floor(eps / 10)) lines "(r, c) shows a <obj> (<desc>; unreachable)", with
             coordinates outside the room, at random line positions (paper: eps = 80).
+  webshop   max(1, floor(eps / 10)) extra [SEP] elements after the instruction: ads
+            "[AD] <desc> <thing> - shop <category> today!" on every page, unselectable fake results
+            "Warning: <desc> <thing> (cannot be selected)" on result pages, trivial feature lines
+            ("fabric: machine wash cold") on item pages (paper: eps = 30-40); never the text of
+            anything clickable on the page.
   cross     a description of another domain's state ("There is a monitor showing a shopping
-            webpage: ..."), about eps characters of it (whole lines), at a random line position.
+            webpage: ..."), about eps characters of it, at a random line position.
 """
 
 from __future__ import annotations
@@ -60,7 +65,41 @@ def sokoban(obs: str, env, rng: np.random.Generator, eps: float) -> str:
     return "\n".join(_insert_lines(obs.splitlines(), extra, rng))
 
 
-DOMAIN_INJECTORS: dict[str, Injector] = {"sokoban": sokoban}
+# ----- WebShop --------------------------------------------------------------------------
+WEBSHOP_DESCRIPTORS = ("limited-time", "best-selling", "award-winning", "eco-friendly", "clearance",
+                       "members-only", "top-rated")
+WEBSHOP_THINGS = ("gift card", "mystery box", "warranty plan", "sample pack", "store coupon",
+                  "loyalty bundle", "subscription box")
+WEBSHOP_AD_CATEGORIES = ("gadgets", "garden tools", "pet supplies", "stationery", "toys", "outdoor gear")
+WEBSHOP_TRIVIA = ("fabric: machine wash cold", "packaging: recyclable cardboard", "batteries: not included",
+                  "assembly: see manual", "origin: imported", "warranty: see seller", "care: wipe clean")
+
+
+def webshop(obs: str, env, rng: np.random.Generator, eps: float) -> str:
+    from gentax.envs.webshop.pages import ITEM, RESULTS, SEP
+
+    kind = env.page.kind
+    clickable = [a[len("click["):-1] for a in env.admissible_actions() if a.startswith("click[")]
+    makers = [lambda: f"[AD] {_pick(rng, WEBSHOP_DESCRIPTORS)} {_pick(rng, WEBSHOP_THINGS)} - shop "
+                      f"{_pick(rng, WEBSHOP_AD_CATEGORIES)} today!"]
+    if kind == RESULTS:
+        makers.append(lambda: f"Warning: {_pick(rng, WEBSHOP_DESCRIPTORS)} {_pick(rng, WEBSHOP_THINGS)} "
+                              "(cannot be selected)")
+    if kind == ITEM:
+        makers.append(lambda: _pick(rng, WEBSHOP_TRIVIA))
+    parts = obs.split(SEP)
+    head, body = parts[:3], parts[3:]  # "WebShop", "Instruction:", the instruction stay first
+    extra = []
+    for _ in range(max(1, int(eps // 10))):
+        for _try in range(10):
+            line = makers[int(rng.integers(len(makers)))]()
+            if not any(c and c in line.lower() for c in clickable):  # never echo a real clickable
+                extra.append(line)
+                break
+    return SEP.join(head + _insert_lines(body, extra, rng))
+
+
+DOMAIN_INJECTORS: dict[str, Injector] = {"sokoban": sokoban, "webshop": webshop}
 
 
 def for_domain(domain: str) -> Injector:
@@ -90,13 +129,10 @@ def cross_domain(target: str) -> Injector:
         # The wrapper makes a new rng per trajectory: one foreign state per trajectory.
         if current["rng"] is not rng:
             foreign, _ = source_env.reset(seed=int(rng.integers(0, 2**31 - 1)))
-            shown, size = [], 0
-            for line in foreign.splitlines():
-                if size + len(line) > eps and shown:
-                    break
-                shown.append(line)
-                size += len(line) + 1
-            current.update(rng=rng, text=CROSS_FRAMES[source] + " " + " | ".join(shown))
+            text = " | ".join(foreign.splitlines())
+            if len(text) > eps:  # about eps characters, cut at a word boundary
+                text = text[: int(eps)].rsplit(" ", 1)[0] + " ..."
+            current.update(rng=rng, text=f"{CROSS_FRAMES[source]} {text}")
         return "\n".join(_insert_lines(obs.splitlines(), [str(current["text"])], rng))
 
     return inject

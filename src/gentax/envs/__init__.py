@@ -53,6 +53,16 @@ DOMAINS: dict[str, DomainSpec] = {
             expert="BFS solver (optimal plan, replanned from the current state)",
             splits="procedural rooms; a room's content hash puts it in train (4/5) or eval (1/5)",
         ),
+        DomainSpec(
+            name="webshop",
+            env_id="gentax/WebShop-v0",
+            entry_point="gentax.envs.webshop:WebShopEnv",
+            max_steps=15,
+            expert="gold path: search, page to the goal product, pick its options, buy",
+            splits="1,000 generated products; goals shuffled as WebShop: first 500 eval, rest train",
+            python_packages=(("bm25s", "pip install bm25s"), ("rapidfuzz", "pip install rapidfuzz"),
+                             ("Stemmer", "pip install PyStemmer")),
+        ),
     ]
 }
 
