@@ -209,5 +209,85 @@ def profile(
     console.print(f"Wrote {out / 'profile.json'} and {plot}")
 
 
+@app.command()
+def train(
+    config: Path | None = typer.Option(None, "--config", help="YAML config (e.g. configs/cpu.yaml)."),
+    overrides: list[str] = typer.Argument(None, help="key=value overrides, e.g. steps=10 think=false."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from the run's last checkpoint."),
+) -> None:
+    """GRPO over whole trajectories (PAPER.md); metrics.jsonl and checkpoints in the run folder."""
+    from gentax.train.config import ConfigError, TrainConfig
+    from gentax.train.trainer import train as run_training
+
+    try:
+        cfg = TrainConfig.load(config, overrides or [])
+    except ConfigError as e:
+        console.print(f"[red]config error:[/red] {e}")
+        raise typer.Exit(2) from None
+    for name in cfg.domains:
+        _domain_or_exit(name)
+    keys = ("success", "mean_return", "invalid_action_rate", "kl", "grad_norm", "rollout_s", "update_s")
+
+    def show(record: dict) -> None:
+        shown = " ".join(f"{k}={record[k]:.3g}" for k in keys if isinstance(record.get(k), float | int))
+        vals = " ".join(f"{k}={v:.3g}" for k, v in record.items() if k.endswith("/success"))
+        console.print(f"[bold]step {record['step']}[/bold] {shown} {vals}")
+
+    run_dir = run_training(cfg, resume=resume, log=show)
+    console.print(f"Run folder: {run_dir} (metrics.jsonl, checkpoints/)")
+
+
+@app.command()
+def collect(
+    domain: str,
+    policy: str = typer.Option("expert", help="Only the expert makes SFT data."),
+    episodes: int = typer.Option(100, min=1),
+    split: str = typer.Option("train", help="train or eval."),
+    seed: int = typer.Option(0),
+    max_steps: int | None = typer.Option(None, help="Step cap (default: the domain's)."),
+    no_think: bool = typer.Option(False, "--no-think", help="Answers without <think>."),
+    history: int = typer.Option(2, help="Past (observation, action) pairs in the prompt."),
+    out: Path = typer.Option(..., help="JSONL of (prompt, response) pairs."),
+) -> None:
+    """Write expert (state, action) pairs in the RL prompt format, for SFT warm-up."""
+    from gentax.agents.prompt import PromptConfig
+    from gentax.train.sft import collect as collect_pairs
+
+    _domain_or_exit(domain)
+    if policy != "expert":
+        raise typer.BadParameter("only the expert policy makes SFT data")
+    summary = collect_pairs(domain, episodes, out, split=split, seed=seed, max_steps=max_steps,
+                            prompt=PromptConfig(history=history, think=not no_think))
+    console.print(json.dumps({**summary, "out": str(out)}))
+
+
+@app.command()
+def sft(
+    data: list[str] = typer.Option(..., "--data", help="FILE[:WEIGHT]; repeat to mix (e.g. 19:3:1)."),
+    model: str = typer.Option("default", help="Starting model."),
+    out: Path = typer.Option(..., help="Folder for the fine-tuned model."),
+    steps: int = typer.Option(100, min=1),
+    batch_size: int = typer.Option(32, min=1),
+    lr: float = typer.Option(5e-6),
+    warmup_ratio: float = typer.Option(0.1),
+    seed: int = typer.Option(0),
+) -> None:
+    """Supervised warm-up on expert pairs (loss on the answer tokens, cosine schedule)."""
+    from gentax.train.sft import SFTConfig, mix
+    from gentax.train.sft import sft as run_sft
+
+    files = []
+    for item in data:
+        path, _, weight = item.rpartition(":") if ":" in item else (item, "", "1")
+        files.append((path, float(weight)))
+    rows = mix(files, seed=seed)
+    console.print(f"{len(rows)} (state, action) pairs from {len(files)} file(s)")
+    cfg = SFTConfig(model=model, lr=lr, batch_size=batch_size, steps=steps, warmup_ratio=warmup_ratio,
+                    seed=seed)
+    done = run_sft(rows, out, cfg, log=lambda r: console.print(
+        f"sft step {r['step']} loss {r['loss']:.4f} lr {r['lr']:.2e} ({r['seconds']:.1f}s)"))
+    console.print(f"Model saved to {done}")
+
+
 if __name__ == "__main__":
     app()

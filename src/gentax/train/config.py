@@ -42,6 +42,7 @@ class TrainConfig:
     mini_batch_size: int = _f(256, "(state, action) samples per optimizer step", min=1)
     micro_batch_size: int = _f(8, "samples per forward/backward pass (memory)", min=1)
     max_grad_norm: float = _f(1.0, "gradient clipping", min=0.0)
+    skip_zero_advantage: bool = _f(True, "skip samples of zero advantage (they only carry the KL term)")
     max_prompt_tokens: dict[str, int] = _f(
         {"sokoban": 4096, "alfworld": 2048, "webshop": 4096, "sciworld": 2048}, "per domain (PAPER.md)")
     max_response_tokens: dict[str, int] = _f(

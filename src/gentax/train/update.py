@@ -8,13 +8,29 @@ scaled by the sampling temperature so that it matches the rollout's log-probs (t
 from __future__ import annotations
 
 import contextlib
+import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
 from gentax.train.grpo import LossStats, grpo_loss
+
+
+def lr_factor(total_steps: int, warmup_steps: int, cosine: bool) -> Callable[[int], float]:
+    """Linear warm-up, then constant or cosine decay to 0 (for torch's LambdaLR)."""
+
+    def factor(i: int) -> float:
+        if i < warmup_steps:
+            return (i + 1) / warmup_steps
+        if cosine:
+            progress = min(1.0, (i - warmup_steps) / max(total_steps - warmup_steps, 1))
+            return 0.5 * (1 + math.cos(math.pi * progress))
+        return 1.0
+
+    return factor
 
 
 @dataclass
@@ -97,8 +113,11 @@ def policy_update(
     temperature: float = 1.0,
     autocast_bf16: bool = False,
     scheduler=None,
+    backward: Callable[[torch.Tensor], None] | None = None,
 ) -> UpdateStats:
-    """Optimise the GRPO loss over `samples` in mini-batches (one optimizer step each)."""
+    """Optimise the GRPO loss over `samples` in mini-batches (one optimizer step each).
+
+    `backward`: e.g. Accelerate's `accelerator.backward` (default: `loss.backward()`)."""
     device = next(model.parameters()).device
     amp = torch.autocast(device.type, dtype=torch.bfloat16) if autocast_bf16 else contextlib.nullcontext()
     model.train()
@@ -123,7 +142,7 @@ def policy_update(
                         ref_logp, _ = token_logprobs(ref_model, batch, temperature)
             loss, stats = grpo_loss(logp, batch.old_logprobs, ref_logp, batch.advantages,
                                     batch.response_mask, clip_eps, kl_coef, token_count=n_tokens)
-            loss.backward()
+            (backward or torch.Tensor.backward)(loss)
             share = float(batch.response_mask.sum()) / n_tokens
             _accumulate(totals, stats, share)
             mask = batch.response_mask

@@ -1,0 +1,219 @@
+"""`gentax train`: multi-turn GRPO over whole trajectories (PAPER.md), readable top to bottom.
+
+One RL step:
+  1. collect  - pick a training domain (by the config's weights) and `instances_per_step`
+                instances; play `group_size` rollouts of each at the rollout temperature,
+                every live episode's prompt answered in one batched generate call per turn;
+  2. advantage- (return - group mean) / group std per trajectory, given to all of its steps;
+  3. update   - each step is a sample (prompt, response); PPO-clip + KL to the frozen
+                reference, token mean, mini-batches, gradient clipping (train/update.py);
+  4. log      - metrics.jsonl; validate on the eval split every `val_every` steps;
+  5. save     - a checkpoint every `save_every` steps, atomically; `--resume` continues.
+Everything random in step k is drawn from a generator seeded by (seed, k), so a resumed run
+takes exactly the steps an uninterrupted one would have taken.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from accelerate import Accelerator, PartialState
+
+from gentax.agents.models import load_model
+from gentax.agents.prompt import PromptConfig
+from gentax.augment import AugmentConfig
+from gentax.rollout.batched import llm_metrics, run_batched
+from gentax.rollout.episodes import Episode
+from gentax.rollout.generation import Sampling, make_generator
+from gentax.train.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
+from gentax.train.config import TrainConfig
+from gentax.train.grpo import group_advantages, zero_variance_share
+from gentax.train.update import Sample, lr_factor, policy_update
+
+
+class _AdapterOff(torch.nn.Module):
+    """The frozen reference of a LoRA policy: the same model with its adapters switched off."""
+
+    def __init__(self, peft_model: torch.nn.Module):
+        super().__init__()
+        self.peft_model = peft_model
+
+    def forward(self, **kwargs: Any):
+        with self.peft_model.disable_adapter():
+            return self.peft_model(**kwargs)
+
+
+def _schedule(cfg: TrainConfig, optimizer: torch.optim.Optimizer):
+    total = max(cfg.steps, 1)
+    factor = lr_factor(total, int(cfg.warmup_ratio * total), cfg.lr_schedule == "cosine")
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def build_policy(cfg: TrainConfig):
+    """The trainable model (full or LoRA), its frozen reference, and its generator."""
+    dtype = "auto" if cfg.dtype == "auto" else cfg.dtype
+    loaded = load_model(cfg.model, dtype=dtype)
+    model = loaded.model
+    if cfg.lora:
+        from peft import LoraConfig, get_peft_model
+
+        model = get_peft_model(model, LoraConfig(r=cfg.lora_rank, lora_alpha=cfg.lora_alpha,
+                                                 target_modules="all-linear", task_type="CAUSAL_LM"))
+        loaded.model = model
+        ref = _AdapterOff(model) if cfg.kl_coef else None
+    else:
+        ref = copy.deepcopy(model).eval().requires_grad_(False) if cfg.kl_coef else None
+    generator = make_generator("transformers", loaded) if cfg.backend == "transformers" else \
+        make_generator("vllm", cfg.model)
+    return loaded, model, ref, generator
+
+
+def episodes_to_samples(
+    episodes: list[Episode], advantages: list[float], tokenizer, max_prompt_tokens: int, skip_zero: bool
+) -> tuple[list[Sample], int]:
+    """One sample per step; returns (samples, number of steps dropped for an overlong prompt)."""
+    samples, overlong = [], 0
+    for episode, adv in zip(episodes, advantages, strict=True):
+        if skip_zero and adv == 0.0:
+            continue  # no policy gradient: only the KL term, not worth its compute on a CPU
+        for step in episode.steps:
+            prompt_ids = tokenizer(step.prompt, add_special_tokens=False)["input_ids"]
+            if len(prompt_ids) > max_prompt_tokens:
+                overlong += 1
+                continue
+            if step.token_ids:
+                samples.append(Sample(prompt_ids, list(step.token_ids), list(step.logprobs), adv))
+    return samples, overlong
+
+
+def validate(cfg: TrainConfig, generator, domains: list[str]) -> dict[str, float]:
+    """Success etc. on the eval split, fixed instances, validation temperature."""
+    out: dict[str, float] = {}
+    for domain in domains:
+        episodes = run_batched(
+            domain, list(range(cfg.val_episodes)), generator, split="eval",
+            max_steps=cfg.max_env_steps.get(domain), prompt=PromptConfig(cfg.history, cfg.think),
+            sampling=Sampling(max_new_tokens=cfg.max_response_tokens.get(domain, 512),
+                              temperature=cfg.val_temperature, seed=cfg.seed),
+            augment=None,
+        )
+        for key, value in llm_metrics(episodes).items():
+            out[f"val/{domain}/{key}"] = value
+    return out
+
+
+def train(cfg: TrainConfig, resume: bool = False, log: Callable[[dict], None] | None = None) -> Path:
+    """Run GRPO as configured; returns the run folder."""
+    run_dir = Path(cfg.out)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+    torch.manual_seed(cfg.seed)
+    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    loaded, model, ref, generator = build_policy(cfg)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=0.0)
+    # One process: these are the same objects. Under `accelerate launch` the model is wrapped
+    # for data parallelism; each process then collects its own instances (seeded by its rank).
+    wrapped, optimizer = accelerator.prepare(model, optimizer)
+    scheduler = _schedule(cfg, optimizer)
+    domains = list(cfg.domains)
+    weights = np.array([cfg.domains[d] for d in domains], dtype=float)
+    weights /= weights.sum()
+    metrics_path = run_dir / "metrics.jsonl"
+
+    start = 0
+    checkpoints = list_checkpoints(run_dir)
+    if resume and checkpoints:
+        start = load_checkpoint(checkpoints[-1], model, optimizer, scheduler)["step"]
+        _truncate_metrics(metrics_path, start)  # steps after the checkpoint are redone
+    elif metrics_path.exists():
+        metrics_path.unlink()
+    if start == 0 and cfg.val_every:
+        _write(metrics_path, {"step": 0, **validate(cfg, generator, domains)}, log)
+
+    for step in range(start + 1, cfg.steps + 1):
+        rng = np.random.default_rng([cfg.seed, step, accelerator.process_index])
+        timings: dict[str, float] = {}
+
+        # 1. collect: G rollouts of each of the step's instances, batched across all episodes
+        t0 = time.perf_counter()
+        domain = domains[int(rng.choice(len(domains), p=weights))]
+        seeds = [int(s) for s in rng.integers(0, 2**31 - 1, size=cfg.instances_per_step)]
+        augment = (AugmentConfig(cfg.augment_eps, cfg.augment_prob, cfg.augment_kind, cfg.seed + step)
+                   if cfg.augment_eps else None)
+        model.eval()
+        episodes = run_batched(
+            domain, seeds, generator, group_size=cfg.group_size, split="train",
+            max_steps=cfg.max_env_steps.get(domain), prompt=PromptConfig(cfg.history, cfg.think),
+            sampling=Sampling(max_new_tokens=cfg.max_response_tokens.get(domain, 512),
+                              temperature=cfg.rollout_temperature, seed=int(rng.integers(2**31))),
+            augment=augment,
+        )
+        timings["rollout_s"] = time.perf_counter() - t0
+
+        # 2. advantages: one per trajectory, normalised within its group (same instance)
+        returns = torch.tensor([e.total_reward for e in episodes])
+        groups = torch.tensor([e.seed for e in episodes])
+        advantages = group_advantages(returns, groups).tolist()
+
+        # 3. update on every step of every trajectory that carries a signal
+        t0 = time.perf_counter()
+        samples, overlong = episodes_to_samples(
+            episodes, advantages, loaded.tokenizer, cfg.max_prompt_tokens.get(domain, 4096),
+            cfg.skip_zero_advantage)
+        stats = None
+        if samples:
+            stats = policy_update(
+                wrapped, ref, optimizer, samples, pad_id=loaded.tokenizer.pad_token_id,
+                mini_batch_size=cfg.mini_batch_size, micro_batch_size=cfg.micro_batch_size,
+                clip_eps=cfg.clip_eps, kl_coef=cfg.kl_coef, max_grad_norm=cfg.max_grad_norm,
+                temperature=cfg.rollout_temperature, autocast_bf16=loaded.autocast_bf16,
+                backward=accelerator.backward)
+        scheduler.step()
+        timings["update_s"] = time.perf_counter() - t0
+
+        # 4. log (and validate)
+        record: dict[str, Any] = {"step": step, "domain": domain, **llm_metrics(episodes),
+                                  "zero_variance_groups": zero_variance_share(returns, groups),
+                                  "samples": len(samples), "overlong_prompts": overlong,
+                                  "lr": scheduler.get_last_lr()[0]}
+        if stats:
+            record.update(loss=stats.loss, kl=stats.kl, clip_fraction=stats.clip_fraction,
+                          entropy=stats.entropy, grad_norm=stats.grad_norm, tokens=stats.tokens,
+                          tokens_per_s=stats.tokens_per_s)
+        if cfg.val_every and (step % cfg.val_every == 0 or step == cfg.steps):
+            t0 = time.perf_counter()
+            record.update(validate(cfg, generator, domains))
+            timings["validate_s"] = time.perf_counter() - t0
+
+        # 5. checkpoint, then the metrics line: a logged step is always a saved or redoable one
+        if (step % cfg.save_every == 0 or step == cfg.steps) and accelerator.is_main_process:
+            t0 = time.perf_counter()
+            save_checkpoint(run_dir, step, model, optimizer, scheduler, {"model": cfg.model},
+                            trainable_only=cfg.lora)
+            timings["save_s"] = time.perf_counter() - t0
+        _write(metrics_path, {**record, **timings}, log)
+    return run_dir
+
+
+def _write(path: Path, record: dict, log: Callable[[dict], None] | None) -> None:
+    if not PartialState().is_main_process:
+        return
+    with path.open("a") as f:
+        f.write(json.dumps(record) + "\n")
+    if log:
+        log(record)
+
+
+def _truncate_metrics(path: Path, last_step: int) -> None:
+    if not path.exists():
+        return
+    kept = [line for line in path.read_text().splitlines() if json.loads(line)["step"] <= last_step]
+    path.write_text("".join(line + "\n" for line in kept))
