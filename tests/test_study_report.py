@@ -292,6 +292,16 @@ def test_bad_results_fail_with_the_field_named(tmp_path):
         build_report(write_study(tmp_path, results))
 
 
+def test_a_study_with_no_evaluated_run_yet_still_reports(tmp_path):
+    results = fixture_results(with_variants=False)
+    for r in results["runs"]:
+        r["eval"], r["checkpoints"] = {}, []
+    md = build_report(write_study(tmp_path, results))[0].read_text()
+    assert "No run has been evaluated yet." in md
+    assert by(tables(section(md, "## Baseline"))[0], "domain")["alfworld"]["success (%)"] == "40.0"
+    assert by(tables(section(md, "## Runs"))[0], "run")["sokoban-think-seed0"]["sokoban (%)"] == "—"
+
+
 def test_cli_rebuilds_the_report(tmp_path):
     study = write_study(tmp_path / "s", fixture_results())
     out = subprocess.run([sys.executable, "-m", "gentax.cli", "report", str(study)],
@@ -325,10 +335,8 @@ def chromium():
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.mark.skipif(chromium() is None,
-                    reason="chromium is not installed (.ci/run installs Debian's chromium)")
-def test_report_html_renders_in_headless_chromium(report, tmp_path):
-    study, md, html = report
+def render_check(html, tmp_path):
+    """Open the page in headless Chromium and return what the check script recorded after load."""
     page = tmp_path / "page.html"
     page.write_text(html.replace("</body>", CHECK + "</body>"))
     out = subprocess.run(
@@ -340,12 +348,29 @@ def test_report_html_renders_in_headless_chromium(report, tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     found = re.search(r'data-check="([^"]+)"', out.stdout)
     assert found, "the check script did not run: " + out.stdout[:500]
-    check = json.loads(found.group(1).replace("&quot;", '"'))
+    return json.loads(found.group(1).replace("&quot;", '"'))
+
+
+needs_chromium = pytest.mark.skipif(chromium() is None,
+                                    reason="chromium is not installed (.ci/run installs Debian's chromium)")
+
+
+@needs_chromium
+def test_report_html_renders_in_headless_chromium(report, tmp_path):
+    _, md, html = report
+    check = render_check(html, tmp_path)
     expected_tables = sum(1 for line in md.splitlines() if line.startswith("|---"))
     assert check["images"] == 9 and check["rendered"] == 9
     assert check["tables"] == expected_tables == check["filled_tables"]
     assert check["scripts"] == 1  # only the check itself: the trajectory's <script> stayed text
     assert check["title"] == "gentax study report: fixture-study"
+
+
+@needs_chromium
+def test_the_browser_check_notices_a_broken_image(report, tmp_path):
+    broken = report[2].replace('src="data:image/png;base64,', 'src="data:image/png;base64,AAAA', 1)
+    check = render_check(broken, tmp_path)
+    assert check["images"] == 9 and check["rendered"] == 8
 
 
 def test_report_is_rebuilt_deterministically(report, tmp_path):

@@ -88,6 +88,7 @@ def _check_examples(examples: Any, domains: list[str]) -> None:
                 _need(isinstance(step, dict), f"{at}.steps[{j}]", "must be an object")
                 for key in ("observation", "response", "action", "reward"):
                     _need(key in step, f"{at}.steps[{j}]", f"is missing {key!r}")
+                _need(_is_number(step["reward"]), f"{at}.steps[{j}].reward", "must be a number")
 
 
 def check_results(data: Any) -> dict:
