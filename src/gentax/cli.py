@@ -289,5 +289,19 @@ def sft(
     console.print(f"Model saved to {done}")
 
 
+@app.command()
+def report(study_dir: Path = typer.Argument(..., help="A study folder holding results.json.")) -> None:
+    """Rebuild report.md and the self-contained report.html from a study's results.json."""
+    from gentax.study.report import build_report
+    from gentax.study.results import ResultsError
+
+    try:
+        md, html = build_report(study_dir)
+    except ResultsError as e:
+        console.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"Wrote {md} and {html}")
+
+
 if __name__ == "__main__":
     app()
