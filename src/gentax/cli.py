@@ -31,6 +31,8 @@ def _augment(eps: float, prob: float, kind: str, seed: int = 0) -> AugmentConfig
         raise typer.BadParameter(str(e)) from None
 
 
+
+
 def _domain_or_exit(name: str):
     try:
         spec = get_domain(name)
@@ -109,16 +111,58 @@ def play(
         env.close()
 
 
+def _load_generator(model: str, backend: str, dtype: str, batch_size: int):
+    """The generation backend for `--model` (errors become one clear line, exit code 2)."""
+    from gentax.rollout.generation import make_generator
+
+    try:
+        if backend == "vllm":
+            from gentax.agents.models import DEFAULT_MODEL, _default_weights_dir
+
+            path = str(_default_weights_dir()) if model == DEFAULT_MODEL else model
+            return make_generator("vllm", path)
+        from gentax.agents.models import load_model
+
+        with console.status(f"loading model {model} ..."):
+            return make_generator(backend, load_model(model, dtype=dtype), batch_size=batch_size)
+    except (RuntimeError, ValueError, FileNotFoundError) as e:
+        console.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from None
+
+
+def _progress(disable: bool) -> Progress:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    return Progress(*columns, console=console, transient=True, disable=disable)
+
+
+def _print_metrics(title: str, summary: dict) -> None:
+    table = Table(title=title)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in summary.items():
+        table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
+    console.print(table)
+
+
 @app.command()
 def rollout(
     domain: str,
-    policy: str = typer.Option("random", help="random or expert."),
-    episodes: int = typer.Option(10, min=1, help="Number of episodes."),
+    policy: str = typer.Option("random", help="random, expert or model (an LLM: see --model)."),
+    episodes: int = typer.Option(10, min=1, help="Number of instances."),
     split: str = typer.Option("train", help="train or eval."),
     max_steps: int | None = typer.Option(None, help="Step cap (default: the domain's)."),
     seed: int = typer.Option(0, help="Episode i plays instance seed + i; also seeds the policy."),
     out: Path | None = typer.Option(None, help="Write every trajectory to this JSONL file."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    model: str = typer.Option("default", help="--policy model: 'default', a path or hub id."),
+    group_size: int = typer.Option(1, min=1, help="--policy model: rollouts per instance (GRPO group)."),
+    temperature: float = typer.Option(1.0, min=0.0, help="--policy model: temperature (0 = greedy)."),
+    think: bool = typer.Option(True, "--think/--no-think", help="--policy model: ask for <think> first."),
+    history: int = typer.Option(2, min=0, help="--policy model: past (observation, action) pairs shown."),
+    max_new_tokens: int | None = typer.Option(None, min=1, help="--policy model: default: domain's."),
+    backend: str = typer.Option("transformers", help="--policy model: transformers or vllm."),
+    dtype: str = typer.Option("auto", help="--policy model: auto, float32, bfloat16 or float16."),
+    batch_size: int = typer.Option(64, min=1, help="--policy model: most prompts per forward pass."),
     augment: float = AUGMENT,
     augment_prob: float = AUGMENT_PROB,
     augment_kind: str = AUGMENT_KIND,
@@ -128,32 +172,107 @@ def rollout(
     from gentax.rollout.episodes import run_episode, summarize, write_jsonl
 
     _domain_or_exit(domain)
-    if policy not in {"random", "expert"}:
-        raise typer.BadParameter(f"unknown policy {policy!r}; choose random or expert")
-    env = make_env(domain, split=split, max_steps=max_steps,
-                   augment=_augment(augment, augment_prob, augment_kind, seed))
-    act = make_policy(policy, env, seed=seed)
+    if policy not in {"random", "expert", "model"}:
+        raise typer.BadParameter(f"unknown policy {policy!r}; choose random, expert or model")
+    augmentation = _augment(augment, augment_prob, augment_kind, seed)
     played = []
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True, disable=as_json) as progress:
-        bar = progress.add_task(f"{domain} / {policy}", total=episodes)
-        for i in range(episodes):
-            played.append(run_episode(env, act, seed=seed + i))
-            progress.advance(bar)
-    env.close()
-    summary = {"domain": domain, "policy": policy, "split": split, **summarize(played)}
+    with _progress(as_json) as progress:
+        total = episodes * (group_size if policy == "model" else 1)
+        bar = progress.add_task(f"{domain} / {policy}", total=total)
+        if policy == "model":
+            from gentax.agents.prompt import PromptConfig
+            from gentax.rollout.batched import llm_metrics, max_new_tokens_for, run_batched
+            from gentax.rollout.generation import Sampling
+
+            generator = _load_generator(model, backend, dtype, batch_size)
+            sampling = Sampling(max_new_tokens=max_new_tokens or max_new_tokens_for(domain.lower()),
+                                temperature=temperature, seed=seed)
+            played = run_batched(domain, range(seed, seed + episodes), generator, group_size=group_size,
+                                 split=split, max_steps=max_steps, prompt=PromptConfig(history, think),
+                                 sampling=sampling, augment=augmentation,
+                                 on_episode_end=lambda _: progress.advance(bar))
+            metrics = llm_metrics(played)
+        else:
+            env = make_env(domain, split=split, max_steps=max_steps, augment=augmentation)
+            act = make_policy(policy, env, seed=seed)
+            for i in range(episodes):
+                played.append(run_episode(env, act, seed=seed + i))
+                progress.advance(bar)
+            env.close()
+            metrics = summarize(played)
+    summary = {"domain": domain, "policy": policy, "split": split, **metrics}
+    if policy == "model":
+        summary["model"] = model
     if out:
         write_jsonl(played, out)
         summary["out"] = str(out)
     if as_json:
         print(json.dumps(summary))
         return
-    table = Table(title=f"{domain}: {policy} policy, {split} split")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for key, value in summary.items():
-        table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
+    _print_metrics(f"{domain}: {policy} policy, {split} split", summary)
+
+
+@app.command(name="eval")
+def evaluate(
+    model: str = typer.Option("default", help="'default' (embedded SmolLM2-135M), a path or hub id."),
+    domains: str = typer.Option("all", help="'all' or a comma-separated list, e.g. sokoban,webshop."),
+    episodes: int = typer.Option(16, min=1, help="Eval instances per domain."),
+    temperature: float = typer.Option(0.4, min=0.0, help="Sampling temperature (PAPER.md: 0.4)."),
+    think: bool = typer.Option(True, "--think/--no-think", help="Ask for <think> before the action."),
+    seed: int = typer.Option(0, help="Instances seed .. seed+episodes-1; also seeds sampling."),
+    out: Path = typer.Option(Path("runs/eval"), help="Folder for summary.json and <domain>.jsonl."),
+    split: str = typer.Option("eval", help="eval or train."),
+    history: int = typer.Option(2, min=0, help="Past (observation, action) pairs in each prompt."),
+    max_steps: int | None = typer.Option(None, min=1, help="Step cap (default: each domain's)."),
+    max_new_tokens: int | None = typer.Option(None, min=1, help="Per answer (default: domain's)."),
+    backend: str = typer.Option("transformers", help="transformers or vllm."),
+    dtype: str = typer.Option("auto", help="auto, float32, bfloat16 or float16."),
+    batch_size: int = typer.Option(64, min=1, help="Most prompts per forward pass."),
+    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+    augment: float = AUGMENT,
+    augment_prob: float = AUGMENT_PROB,
+    augment_kind: str = AUGMENT_KIND,
+) -> None:
+    """Evaluate a model on domains: success (pass@1), return, length, invalid and format errors."""
+    from gentax.rollout.evaluate import evaluate as run_eval
+    from gentax.rollout.evaluate import resolve_domains
+
+    try:
+        names = resolve_domains(domains)
+    except KeyError as e:
+        raise typer.BadParameter(str(e.args[0])) from None
+    generator = _load_generator(model, backend, dtype, batch_size)
+    meta = {"model": model, "domains": names, "episodes": episodes, "temperature": temperature,
+            "think": think, "seed": seed, "split": split, "history": history, "max_steps": max_steps,
+            "max_new_tokens": max_new_tokens, "backend": backend, "dtype": dtype,
+            "augment": {"eps": augment, "prob": augment_prob, "kind": augment_kind}}
+    with _progress(as_json) as progress:
+        bars: dict[str, int] = {}
+
+        def start(domain: str, n: int) -> None:
+            bars[domain] = progress.add_task(f"eval {domain}", total=n)
+
+        results = run_eval(generator, names, episodes, split=split, temperature=temperature, think=think,
+                           history=history, seed=seed, max_steps=max_steps, max_new_tokens=max_new_tokens,
+                           out_dir=out, meta=meta, on_start=start,
+                           augment=_augment(augment, augment_prob, augment_kind, seed),
+                           on_episode_end=lambda e: progress.advance(bars[e.domain]))
+    if as_json:
+        print(json.dumps(results))
+        return
+    table = Table(title=f"eval of {model} ({'think' if think else 'no-think'}, T={temperature})")
+    columns = ("success", "mean_return", "mean_length", "invalid_action_rate", "format_error_rate",
+               "mean_state_chars")
+    table.add_column("domain")
+    for col in columns:
+        table.add_column(col.replace("_", " "), justify="right")
+    for domain, r in results.items():
+        if "skipped" in r:
+            table.add_row(domain, f"[yellow]skipped: {r['skipped']}[/yellow]", *[""] * (len(columns) - 1))
+        else:
+            table.add_row(domain, *[f"{r[c]:.3f}" for c in columns])
     console.print(table)
+    console.print(f"summary: {out / 'summary.json'}; trajectories: {out}/<domain>.jsonl")
 
 
 @app.command()

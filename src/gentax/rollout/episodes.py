@@ -19,6 +19,13 @@ class Step:
     action: str
     reward: float
     info: dict[str, Any]  # the env's info after the action
+    # Filled by LLM policies only (None otherwise, and then left out of the JSONL):
+    prompt: str | None = None  # the model's whole input (chat-templated text)
+    response: str | None = None  # the model's raw answer
+    thought: str | None = None  # what it wrote inside <think>
+    well_formed: bool | None = None  # the answer followed the requested format
+    token_ids: list[int] | None = None  # response tokens (re-tokenise `prompt` for its tokens)
+    logprobs: list[float] | None = None  # log-prob of each response token when it was sampled
 
 
 @dataclass
@@ -31,6 +38,7 @@ class Episode:
     steps: list[Step] = field(default_factory=list)
     won: bool = False
     truncated: bool = False
+    sample: int = 0  # index of this rollout within its group (rollouts of the same instance)
 
     @property
     def length(self) -> int:
@@ -46,6 +54,7 @@ class Episode:
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
+        out["steps"] = [{k: v for k, v in step.items() if v is not None} for step in out["steps"]]
         out.update(length=self.length, total_reward=self.total_reward)
         return out
 

@@ -48,6 +48,7 @@ class TrainConfig:
     max_response_tokens: dict[str, int] = _f(
         {"sokoban": 512, "alfworld": 512, "webshop": 1024, "sciworld": 1024}, "per domain (PAPER.md)")
     max_env_steps: dict[str, int] = _f({}, "per-domain step cap; missing domains use the registry's")
+    env_kwargs: dict[str, dict] = _f({}, "per-domain env options, e.g. {sokoban: {max_solution_steps: 2}}")
     think: bool = _f(True, "ask for <think>...</think> before <action>")
     history: int = _f(2, "previous (observation, action) pairs in the prompt", min=0)
     augment_eps: float = _f(0.0, "distractor volume (0 = off)", min=0.0)

@@ -102,15 +102,19 @@ def validate(cfg: TrainConfig, generator, domains: list[str]) -> dict[str, float
             max_steps=cfg.max_env_steps.get(domain), prompt=PromptConfig(cfg.history, cfg.think),
             sampling=Sampling(max_new_tokens=cfg.max_response_tokens.get(domain, 512),
                               temperature=cfg.val_temperature, seed=cfg.seed),
-            augment=None,
+            env_kwargs=cfg.env_kwargs.get(domain),
         )
         for key, value in llm_metrics(episodes).items():
             out[f"val/{domain}/{key}"] = value
     return out
 
 
-def train(cfg: TrainConfig, resume: bool = False, log: Callable[[dict], None] | None = None) -> Path:
-    """Run GRPO as configured; returns the run folder."""
+def train(
+    cfg: TrainConfig, resume: bool = False, log: Callable[[dict], None] | None = None,
+    stop_after: int | None = None,
+) -> Path:
+    """Run GRPO as configured; returns the run folder. `stop_after`: leave after that step, as
+    a killed run would (a later `resume=True` call goes on from the last checkpoint)."""
     run_dir = Path(cfg.out)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
@@ -154,7 +158,7 @@ def train(cfg: TrainConfig, resume: bool = False, log: Callable[[dict], None] | 
             max_steps=cfg.max_env_steps.get(domain), prompt=PromptConfig(cfg.history, cfg.think),
             sampling=Sampling(max_new_tokens=cfg.max_response_tokens.get(domain, 512),
                               temperature=cfg.rollout_temperature, seed=int(rng.integers(2**31))),
-            augment=augment,
+            augment=augment, env_kwargs=cfg.env_kwargs.get(domain),
         )
         timings["rollout_s"] = time.perf_counter() - t0
 
@@ -200,6 +204,8 @@ def train(cfg: TrainConfig, resume: bool = False, log: Callable[[dict], None] | 
                             trainable_only=cfg.lora)
             timings["save_s"] = time.perf_counter() - t0
         _write(metrics_path, {**record, **timings}, log)
+        if stop_after is not None and step >= stop_after:
+            break
     return run_dir
 
 

@@ -1,0 +1,130 @@
+"""Batched LLM rollouts: many episodes at once, one generation call per step for all of them.
+
+Every live episode contributes its prompt to the step's single `generate` call, so the model
+always decodes a batch as wide as the number of live episodes. Groups of G rollouts of the
+same instance (GRPO's groups) are just G episodes with the same instance seed. Works with
+any domain of the registry through the TextEnv API (info["task"], info["admissible_actions"])."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from gentax.agents.parsing import parse_answer
+from gentax.agents.prompt import PromptConfig, build_prompt, chat_messages
+from gentax.augment import AugmentConfig
+from gentax.envs import get_domain, make_env
+from gentax.rollout.episodes import Episode, Step
+from gentax.rollout.generation import Generation, Sampling
+
+# PAPER.md's response budget per domain (max new tokens per step); others get DEFAULT.
+MAX_NEW_TOKENS = {"sokoban": 512, "alfworld": 512, "webshop": 1024, "sciworld": 1024}
+DEFAULT_MAX_NEW_TOKENS = 512
+
+
+class Generator(Protocol):
+    def render(self, messages: list[dict[str, str]]) -> str: ...
+    def generate(self, prompts: Sequence[str], sampling: Sampling) -> list[Generation]: ...
+
+
+def max_new_tokens_for(domain: str) -> int:
+    return MAX_NEW_TOKENS.get(domain, DEFAULT_MAX_NEW_TOKENS)
+
+
+@dataclass
+class _Live:
+    """One running episode: its env, what the agent sees now, and its record so far."""
+
+    env: Any
+    observation: str
+    info: dict[str, Any]
+    episode: Episode
+
+
+def run_batched(
+    domain: str,
+    seeds: Sequence[int],
+    generator: Generator,
+    *,
+    group_size: int = 1,
+    split: str = "eval",
+    max_steps: int | None = None,
+    prompt: PromptConfig = PromptConfig(),
+    sampling: Sampling | None = None,
+    on_episode_end: Callable[[Episode], None] | None = None,
+    augment: AugmentConfig | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+) -> list[Episode]:
+    """Play `group_size` episodes of each instance seed in `seeds`, all at once.
+
+    Returns the episodes ordered by (seed, sample). `sampling` defaults to the domain's
+    response budget at temperature 1; its seed (if any) is varied per step."""
+    if group_size < 1:
+        raise ValueError(f"group_size must be >= 1, got {group_size}")
+    spec = get_domain(domain)
+    cap = max_steps or spec.max_steps
+    sampling = sampling or Sampling(max_new_tokens=max_new_tokens_for(spec.name))
+    episodes: list[Episode] = []
+    live: list[_Live] = []
+    for seed in seeds:
+        for sample in range(group_size):
+            env = make_env(spec.name, split=split, max_steps=cap, augment=augment, **(env_kwargs or {}))
+            obs, info = env.reset(seed=int(seed))
+            episode = Episode(domain=spec.name, split=split, seed=int(seed), task=info["task"],
+                              reset_info=info, sample=sample)
+            episodes.append(episode)
+            live.append(_Live(env, obs, info, episode))
+    step_no = 0
+    try:
+        while live:
+            # 1. one prompt per live episode, all answered by one generate call
+            prompts = [generator.render(chat_messages(build_prompt(
+                task=e.info["task"], observation=e.observation, step=e.episode.length + 1,
+                max_steps=cap, history=[(s.observation, s.action) for s in e.episode.steps],
+                admissible_actions=e.info.get("admissible_actions"), config=prompt,
+            ))) for e in live]
+            step_sampling = sampling if sampling.seed is None else replace(
+                sampling, seed=sampling.seed + 7919 * step_no)
+            answers = generator.generate(prompts, step_sampling)
+            # 2. parse each answer and step its env; ill-formed answers are the invalid action
+            still_live = []
+            for e, text_in, answer in zip(live, prompts, answers, strict=True):
+                parsed = parse_answer(answer.text, think=prompt.think)
+                obs, reward, terminated, truncated, info = e.env.step(parsed.action)
+                e.episode.steps.append(Step(
+                    observation=e.observation, action=parsed.action, reward=float(reward), info=info,
+                    prompt=text_in, response=answer.text, thought=parsed.thought,
+                    well_formed=parsed.well_formed, token_ids=answer.token_ids, logprobs=answer.logprobs))
+                e.observation, e.info = obs, info
+                if terminated or truncated:
+                    e.episode.won = bool(info["won"])
+                    e.episode.truncated = bool(truncated and not terminated)
+                    e.env.close()
+                    if on_episode_end:
+                        on_episode_end(e.episode)
+                else:
+                    still_live.append(e)
+            live = still_live
+            step_no += 1
+    finally:
+        for e in live:
+            e.env.close()
+    return episodes
+
+
+def llm_metrics(episodes: list[Episode]) -> dict[str, float]:
+    """Evaluation metrics: success (pass@1), mean return, mean length, invalid-action rate,
+    format-error rate (answers that did not parse) and mean state characters."""
+    n = max(len(episodes), 1)
+    steps = [s for e in episodes for s in e.steps]
+    m = max(len(steps), 1)
+    return {
+        "episodes": len(episodes),
+        "success": sum(e.won for e in episodes) / n,
+        "mean_return": sum(e.total_reward for e in episodes) / n,
+        "mean_length": sum(e.length for e in episodes) / n,
+        "invalid_action_rate": sum(bool(s.info["invalid"]) for s in steps) / m,
+        "format_error_rate": sum(s.well_formed is False for s in steps) / m,
+        "mean_state_chars": sum(len(s.observation) for s in steps) / m,
+    }

@@ -1,0 +1,73 @@
+"""`gentax eval`: any model on any set of domains, the same way for all of them."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from gentax.agents.prompt import PromptConfig
+from gentax.augment import AugmentConfig
+from gentax.envs import DOMAINS, get_domain
+from gentax.rollout.batched import Generator, llm_metrics, max_new_tokens_for, run_batched
+from gentax.rollout.episodes import Episode, write_jsonl
+from gentax.rollout.generation import Sampling
+
+
+def resolve_domains(domains: str | Sequence[str]) -> list[str]:
+    """`all`, a comma-separated list, or a list of names -> registry names (unknown: KeyError)."""
+    if isinstance(domains, str):
+        domains = list(DOMAINS) if domains.strip().lower() == "all" else domains.split(",")
+    return [get_domain(d.strip()).name for d in domains if d.strip()]
+
+
+def evaluate(
+    generator: Generator,
+    domains: Sequence[str],
+    episodes: int,
+    *,
+    split: str = "eval",
+    temperature: float = 0.4,
+    think: bool = True,
+    history: int = 2,
+    seed: int = 0,
+    max_steps: int | None = None,
+    max_new_tokens: int | None = None,
+    out_dir: str | Path | None = None,
+    meta: dict[str, Any] | None = None,
+    on_start: Callable[[str, int], None] | None = None,
+    on_episode_end: Callable[[Episode], None] | None = None,
+    augment: AugmentConfig | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Play `episodes` eval instances (seeds seed .. seed+episodes-1) per domain.
+
+    Returns {domain: metrics} (or {domain: {"skipped": reason}} when its engine cannot run
+    here). With `out_dir`: `<domain>.jsonl` trajectories and `summary.json`
+    ({"config": meta, "domains": results})."""
+    results: dict[str, dict[str, Any]] = {}
+    out = Path(out_dir) if out_dir else None
+    for name in domains:
+        spec = get_domain(name)
+        problems = spec.problems()
+        if problems:
+            results[spec.name] = {"skipped": "; ".join(problems)}
+            continue
+        if on_start:
+            on_start(spec.name, episodes)
+        sampling = Sampling(max_new_tokens=max_new_tokens or max_new_tokens_for(spec.name),
+                            temperature=temperature, seed=seed)
+        played = run_batched(spec.name, range(seed, seed + episodes), generator, split=split,
+                             max_steps=max_steps, prompt=PromptConfig(history=history, think=think),
+                             sampling=sampling, on_episode_end=on_episode_end, augment=augment)
+        results[spec.name] = llm_metrics(played)
+        if out:
+            write_jsonl(played, out / f"{spec.name}.jsonl")
+            results[spec.name]["trajectories"] = str(out / f"{spec.name}.jsonl")
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        tmp = out / ".summary.json.tmp"
+        tmp.write_text(json.dumps({"config": meta or {}, "domains": results}, indent=2))
+        os.replace(tmp, out / "summary.json")  # atomic: a killed run never leaves half a file
+    return results

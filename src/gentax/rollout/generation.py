@@ -1,0 +1,160 @@
+"""Generation backends: one small interface, `generate(prompts, sampling) -> [Generation]`.
+
+`TransformersGenerator` (default, CPU or one GPU) runs its own decoding loop over a left-padded
+batch with a KV cache: one forward per new token for the whole batch, finished rows dropped
+from the batch, stops at `</action>` or EOS. It returns the sampled tokens and their
+log-probabilities under the distribution they were drawn from (logits / temperature; greedy
+uses temperature 1), which is what the GRPO trainer's importance ratio needs.
+`VLLMGenerator` (extra `[gpu]`) lives in `gentax.rollout.vllm_backend`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from gentax.agents.models import LoadedModel
+
+STOP = ("</action>",)
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How to sample. temperature 0 = greedy. `seed` makes sampling reproducible."""
+
+    max_new_tokens: int = 512
+    temperature: float = 1.0
+    stop: tuple[str, ...] = STOP
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
+        if self.temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {self.temperature}")
+
+
+@dataclass
+class Generation:
+    """One answer: its text, the prompt and response token ids, and one log-prob per response token."""
+
+    text: str
+    token_ids: list[int]
+    logprobs: list[float]
+    prompt_token_ids: list[int] = field(default_factory=list)
+    finish_reason: str = "length"  # "stop" (a stop string), "eos" or "length"
+
+
+class TransformersGenerator:
+    """Batched generation with plain transformers (see the module docstring)."""
+
+    def __init__(self, loaded: LoadedModel, batch_size: int = 64):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.loaded = loaded
+        self.tokenizer = loaded.tokenizer
+        self.batch_size = batch_size
+
+    def render(self, messages: list[dict[str, str]]) -> str:
+        """A chat as the model's input text (its chat template, ready for the assistant turn)."""
+        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+    def autocast(self):
+        import torch
+
+        if self.loaded.autocast_bf16:
+            return torch.autocast("cpu", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def generate(self, prompts: Sequence[str], sampling: Sampling = Sampling()) -> list[Generation]:
+        """Answer every prompt (rendered text). Prompts of similar length share a batch, so
+        little compute goes to padding; the answers come back in the prompts' order."""
+        import torch
+
+        rng = None
+        if sampling.seed is not None:
+            rng = torch.Generator(device=self.loaded.device).manual_seed(sampling.seed)
+        encoded = [self.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+        order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
+        results: list[Generation | None] = [None] * len(prompts)
+        for start in range(0, len(order), self.batch_size):
+            chunk = order[start : start + self.batch_size]
+            answers = self._generate_batch([encoded[i] for i in chunk], sampling, rng)
+            for i, gen in zip(chunk, answers, strict=True):
+                results[i] = gen
+        return results  # type: ignore[return-value]
+
+    def _generate_batch(self, prompt_ids: list[list[int]], sampling: Sampling, rng) -> list[Generation]:
+        import torch
+        from transformers import DynamicCache
+
+        model, tok, device = self.loaded.model, self.tokenizer, self.loaded.device
+        width = max(len(p) for p in prompt_ids)
+        pad = tok.pad_token_id
+        input_ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompt_ids], device=device)
+        attention = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompt_ids], device=device)
+        positions = (attention.cumsum(-1) - 1).clamp(min=0)
+        cache = DynamicCache(config=model.config)
+        eos = set(_eos_ids(tok, model))
+        stop_window = max(len(tok(s, add_special_tokens=False)["input_ids"]) for s in sampling.stop) + 2
+        tokens: list[list[int]] = [[] for _ in prompt_ids]
+        logprobs: list[list[float]] = [[] for _ in prompt_ids]
+        finish = ["length"] * len(prompt_ids)
+        live = list(range(len(prompt_ids)))  # rows of the original batch still generating
+        step_ids = input_ids
+        with torch.inference_mode(), self.autocast():
+            for _ in range(sampling.max_new_tokens):
+                out = model(input_ids=step_ids, attention_mask=attention, position_ids=positions,
+                            past_key_values=cache, use_cache=True, logits_to_keep=1)
+                logits = out.logits[:, -1, :].float()
+                if sampling.temperature > 0:
+                    logp = torch.log_softmax(logits / sampling.temperature, dim=-1)
+                    next_ids = torch.multinomial(logp.exp(), 1, generator=rng).squeeze(1)
+                else:
+                    logp = torch.log_softmax(logits, dim=-1)
+                    next_ids = logits.argmax(dim=-1)
+                chosen = logp.gather(1, next_ids[:, None]).squeeze(1)
+                next_list, chosen_list = next_ids.tolist(), chosen.tolist()
+                keep = []
+                for j, row in enumerate(live):
+                    tokens[row].append(next_list[j])
+                    logprobs[row].append(chosen_list[j])
+                    if next_list[j] in eos:
+                        finish[row] = "eos"
+                    elif any(s in tok.decode(tokens[row][-stop_window:]) for s in sampling.stop):
+                        finish[row] = "stop"
+                    else:
+                        keep.append(j)
+                if not keep:
+                    break
+                if len(keep) < len(live):  # drop finished rows: later steps only pay for live ones
+                    index = torch.tensor(keep, device=device)
+                    cache.batch_select_indices(index)
+                    attention, positions, next_ids = attention[index], positions[index], next_ids[index]
+                    live = [live[j] for j in keep]
+                step_ids = next_ids[:, None]
+                attention = torch.cat([attention, attention.new_ones(len(live), 1)], dim=1)
+                positions = positions[:, -1:] + 1
+        return [
+            Generation(text=tok.decode(tokens[r], skip_special_tokens=True), token_ids=tokens[r],
+                       logprobs=logprobs[r], prompt_token_ids=list(prompt_ids[r]), finish_reason=finish[r])
+            for r in range(len(prompt_ids))
+        ]
+
+
+def _eos_ids(tokenizer, model) -> list[int]:
+    ids = model.generation_config.eos_token_id if model.generation_config is not None else None
+    ids = ids if isinstance(ids, list) else [ids]
+    return [i for i in [*ids, tokenizer.eos_token_id] if i is not None]
+
+
+def make_generator(backend: str, loaded_or_name, batch_size: int = 64, **kwargs):
+    """`transformers` (takes a LoadedModel) or `vllm` (takes a model name or path)."""
+    if backend == "transformers":
+        return TransformersGenerator(loaded_or_name, batch_size=batch_size)
+    if backend == "vllm":
+        from gentax.rollout.vllm_backend import VLLMGenerator
+
+        return VLLMGenerator(loaded_or_name, **kwargs)
+    raise ValueError(f"unknown backend {backend!r}; choose transformers or vllm")

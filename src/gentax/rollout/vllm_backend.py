@@ -1,0 +1,68 @@
+"""vLLM generation backend for GPUs (extra `[gpu]`): same interface as TransformersGenerator.
+
+Importing this module never needs vLLM or a GPU; building a `VLLMGenerator` checks both and
+says exactly what is missing."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Sequence
+
+from gentax.rollout.generation import Generation, Sampling
+
+
+def vllm_problems() -> list[str]:
+    """Why vLLM cannot start on this machine (empty when it can)."""
+    out = []
+    if importlib.util.find_spec("vllm") is None:
+        out.append("the vllm package is not installed: pip install -e '.[gpu]'")
+    try:
+        import torch
+
+        if not torch.cuda.is_available():
+            out.append("torch sees no CUDA GPU (vLLM needs one; use --backend transformers on CPU)")
+    except ImportError:
+        out.append("torch is not installed")
+    return out
+
+
+class VLLMGenerator:
+    """Generation with vLLM. `model` is a local directory or hub id (for the embedded default,
+    pass the directory `gentax.agents.models` caches it to)."""
+
+    def __init__(self, model: str, dtype: str = "auto", gpu_memory_utilization: float = 0.85,
+                 max_model_len: int | None = None, seed: int = 0):
+        problems = vllm_problems()
+        if problems:
+            raise RuntimeError("the vLLM backend cannot start: " + "; ".join(problems))
+        from vllm import LLM
+
+        # processed_logprobs: log-probs of the distribution actually sampled from (after
+        # temperature), the same convention as TransformersGenerator.
+        self.llm = LLM(model=model, dtype=dtype, gpu_memory_utilization=gpu_memory_utilization,
+                       max_model_len=max_model_len, seed=seed, logprobs_mode="processed_logprobs")
+        self.tokenizer = self.llm.get_tokenizer()
+
+    def render(self, messages: list[dict[str, str]]) -> str:
+        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+    def generate(self, prompts: Sequence[str], sampling: Sampling = Sampling()) -> list[Generation]:
+        from vllm import SamplingParams
+
+        params = SamplingParams(temperature=sampling.temperature, max_tokens=sampling.max_new_tokens,
+                                stop=list(sampling.stop), include_stop_str_in_output=True,
+                                logprobs=0, seed=sampling.seed)
+        outputs = self.llm.generate(list(prompts), params, use_tqdm=False)
+        results = []
+        for out in outputs:
+            completion = out.outputs[0]
+            ids = list(completion.token_ids)
+            steps = completion.logprobs or []
+            logprobs = [step[token].logprob for step, token in zip(steps, ids, strict=False)]
+            reason = {"stop": "stop", "length": "length"}.get(completion.finish_reason or "", "eos")
+            if reason == "stop" and completion.stop_reason is None:
+                reason = "eos"
+            results.append(Generation(text=completion.text, token_ids=ids, logprobs=logprobs,
+                                      prompt_token_ids=list(out.prompt_token_ids or []),
+                                      finish_reason=reason))
+        return results

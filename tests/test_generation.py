@@ -1,0 +1,81 @@
+"""Batched generation with the real embedded model: same tokens as one-at-a-time greedy decoding,
+log-probs that a plain forward pass reproduces, stop strings, and the vLLM backend's refusal."""
+
+import pytest
+import torch
+
+from gentax.agents.prompt import chat_messages
+from gentax.rollout.generation import Sampling, TransformersGenerator
+
+QUESTIONS = ["Name a colour.", "What is two plus two? Explain briefly.",
+             "Write one sentence about a cat who lives in an old library full of dusty books."]
+
+
+def _prompts(generator):
+    return [generator.render(chat_messages(q)) for q in QUESTIONS]
+
+
+def test_chat_template_wraps_each_prompt(generator):
+    text = generator.render(chat_messages("Push the box."))
+    assert "Push the box." in text and text.rstrip().endswith("assistant")
+
+
+def test_batched_greedy_equals_one_prompt_at_a_time(generator):
+    prompts = _prompts(generator)  # three different lengths: left padding matters
+    sampling = Sampling(max_new_tokens=8, temperature=0.0)
+    batched = generator.generate(prompts, sampling)
+    single = TransformersGenerator(generator.loaded, batch_size=1)
+    alone = [single.generate([p], sampling)[0] for p in prompts]
+    assert [g.token_ids for g in batched] == [g.token_ids for g in alone]
+    assert [g.text for g in batched] == [g.text for g in alone]
+    for g in batched:
+        assert len(g.token_ids) == len(g.logprobs) and g.token_ids
+
+
+def test_logprobs_match_a_forward_pass_on_the_same_tokens(generator):
+    temperature = 0.7
+    sampling = Sampling(max_new_tokens=8, temperature=temperature, seed=3)
+    answers = generator.generate(_prompts(generator), sampling)
+    model = generator.loaded.model
+    for g in answers:
+        ids = torch.tensor([g.prompt_token_ids + g.token_ids])
+        with torch.inference_mode():
+            logits = model(input_ids=ids).logits[0].float()
+        n = len(g.prompt_token_ids)
+        logp = torch.log_softmax(logits[n - 1 : -1] / temperature, dim=-1)
+        expected = logp.gather(1, torch.tensor(g.token_ids)[:, None]).squeeze(1)
+        assert torch.allclose(torch.tensor(g.logprobs), expected, atol=2e-3), (g.logprobs, expected.tolist())
+        assert all(lp <= 0 for lp in g.logprobs)
+
+
+def test_sampling_is_reproducible_with_a_seed(generator):
+    prompts = _prompts(generator)[:2]
+    a = generator.generate(prompts, Sampling(max_new_tokens=8, temperature=1.0, seed=11))
+    b = generator.generate(prompts, Sampling(max_new_tokens=8, temperature=1.0, seed=11))
+    assert [g.token_ids for g in a] == [g.token_ids for g in b]
+
+
+def test_generation_stops_right_after_the_stop_string(generator):
+    tok = generator.tokenizer
+    sampling = Sampling(max_new_tokens=24, temperature=0.0, stop=("e",))
+    answers = generator.generate(_prompts(generator), sampling)
+    for g in answers:
+        assert g.finish_reason == "stop"
+        assert "e" in tok.decode(g.token_ids) and "e" not in tok.decode(g.token_ids[:-1])
+
+
+def test_bad_sampling_values_are_rejected():
+    with pytest.raises(ValueError, match="max_new_tokens"):
+        Sampling(max_new_tokens=0)
+    with pytest.raises(ValueError, match="temperature"):
+        Sampling(temperature=-1)
+
+
+def test_vllm_backend_imports_without_vllm_and_says_why_it_cannot_start():
+    from gentax.rollout.vllm_backend import VLLMGenerator, vllm_problems
+
+    problems = vllm_problems()
+    if not problems:
+        pytest.skip("vLLM and a GPU are available here")
+    with pytest.raises(RuntimeError, match="vLLM backend cannot start"):
+        VLLMGenerator("default")
