@@ -41,6 +41,9 @@ def test_expert_wins_every_task_type(split, cache):
         seen[info["task_type"]] = info["won"]
         assert info["won"], f"expert lost {info['task_type']} seed {seed} ({split}) in {steps} steps"
         assert total == pytest.approx(10.0) and not info["invalid"]
+        # The game was kept because the expert won it when generated: it replays the same way.
+        walkthrough = json.loads(open(info["gamefile"]).read())["walkthrough"]
+        assert steps == len(walkthrough) <= 40
     assert set(seen) == set(TASK_TYPES)
     env.close()
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 import json
 import os
 import re
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+from gentax.envs.alfworld.engine import make_engine
 from gentax.envs.alfworld.expert import PatchedHandCodedExpert
 from gentax.envs.alfworld.generator import game_file
 from gentax.envs.alfworld.scenes import TASK_TYPES
@@ -61,36 +62,6 @@ def official_games(root: Path, split: str, task_types: tuple[str, ...]) -> tuple
     return tuple(sorted(games))
 
 
-def _share_translations() -> None:
-    """Fast Downward's translation of (domain, problem) is a pure function, yet TextWorld runs it
-    twice at load and twice again at reset of the same game: keep the last few results."""
-    import fast_downward
-
-    if getattr(fast_downward.pddl2sas, "_gentax_shared", False):
-        return
-    translate = fast_downward.pddl2sas
-
-    @lru_cache(maxsize=8)
-    def shared(domain: str, problem: str, verbose: bool = False, optimize: bool = False):
-        return translate(domain, problem, verbose=verbose, optimize=optimize)
-
-    shared._gentax_shared = True  # type: ignore[attr-defined]
-    fast_downward.pddl2sas = shared
-
-
-def make_engine():
-    """TextWorld's PDDL env wrapped as ALFWorld wraps it (ids -> "apple 1", game file in infos)."""
-    import textworld
-    from alfworld.agents.environment.alfred_tw_env import AlfredDemangler, AlfredInfos
-    from textworld.envs import PddlEnv
-
-    # facts: ALFWorld's hand-coded expert reads them.
-    infos = textworld.EnvInfos(won=True, admissible_commands=True, facts=True, feedback=True,
-                               extras=["gamefile"])
-    _share_translations()
-    return AlfredInfos(AlfredDemangler(PddlEnv(infos)))
-
-
 def normalize(command: str) -> str:
     return re.sub(r"\s+", " ", command.strip().lower())
 
@@ -107,6 +78,7 @@ class ALFWorldEnv(TextEnv):
         cache_dir: str | os.PathLike | None = None,
         data_dir: str | os.PathLike | None = None,
         official_eval_split: str = "valid_unseen",
+        verify_games: bool = True,
         render_mode: str | None = None,
     ):
         super().__init__(split=split, render_mode=render_mode)
@@ -118,6 +90,7 @@ class ALFWorldEnv(TextEnv):
             raise ValueError(
                 f"official_eval_split must be valid_seen or valid_unseen, got {official_eval_split!r}")
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
+        self.verify_games = verify_games
         self.data_root = official_data_dir(data_dir)
         self.official_split = "train" if split == "train" else official_eval_split
         self._engine = None
@@ -137,7 +110,7 @@ class ALFWorldEnv(TextEnv):
             games = official_games(self.data_root, self.official_split, self.task_types)
             return games[instance_seed % len(games)]
         task_type = self.task_types[instance_seed % len(self.task_types)]
-        return str(game_file(instance_seed, self.split, task_type, self.cache_dir))
+        return str(game_file(instance_seed, self.split, task_type, self.cache_dir, self.verify_games))
 
     def _load(self, instance_seed: int, split: Split) -> None:
         if self._engine is None:

@@ -15,6 +15,7 @@ import json
 import os
 import random
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,10 @@ from gentax.envs.base import instance_rng
 
 # Bump when generated games change, so stale caches are not reused.
 GENERATOR_VERSION = "1"
+# A generated game is kept only if the hand-coded expert wins it within this many steps (the env's
+# cap is 50: leave the expert some slack), trying up to MAX_VARIANTS games per seed.
+EXPERT_MAX_STEPS = 40
+MAX_VARIANTS = 10
 # Where clean / heat / cool happen: never the destination of that task (the goal would be odd,
 # and ALFRED never asks for it).
 APPLIANCE = {
@@ -201,13 +206,14 @@ def task_description(task: Task, seed: int) -> str:
 
 
 # ----- games -----------------------------------------------------------------------------------
-def generate(seed: int, split: str, task_type: str) -> tuple[Scene, Task]:
-    """Scene and task for (seed, split, task type): a floor plan of that split that can host it."""
+def generate(seed: int, split: str, task_type: str, variant: int = 0) -> tuple[Scene, Task]:
+    """Scene and task for (seed, split, task type): a floor plan of that split that can host it.
+    `variant` > 0 draws another game for the same seed (when the expert could not win the first)."""
     if task_type not in TASK_TYPES:
         raise ValueError(f"unknown task type {task_type!r}; known: {', '.join(TASK_TYPES)}")
     plans = task_floor_plans(task_type, split)
     for attempt in range(100):
-        rng = instance_rng(seed, attempt)
+        rng = instance_rng(seed, 1000 * variant + attempt)
         floor_plan = plans[int(rng.integers(len(plans)))]
         scene = build_scene(floor_plan, rng)
         task = sample_task(scene, task_type, rng)
@@ -256,11 +262,35 @@ def data_files() -> dict[str, str]:
     return {"domain": (root / "alfred.pddl").read_text(), "grammar": (root / "alfred.twl2").read_text()}
 
 
-def game_file(seed: int, split: str, task_type: str, cache_dir: Path | None = None) -> Path:
-    """The cached game for (seed, split, task type), generated on first use."""
-    folder = (cache_dir or default_cache_dir()) / f"v{GENERATOR_VERSION}" / split / task_type / str(seed)
+def game_file(
+    seed: int, split: str, task_type: str, cache_dir: Path | None = None, verify: bool = True
+) -> Path:
+    """The cached game for (seed, split, task type), generated on first use.
+
+    With `verify`, a game is kept only if ALFWorld's (patched) hand-coded expert wins it within
+    EXPERT_MAX_STEPS; its winning commands are stored as the game's `walkthrough`. Otherwise the
+    next variant is drawn. This plays the game once, on first use only."""
+    kind = "verified" if verify else "unverified"
+    root = (cache_dir or default_cache_dir()) / f"v{GENERATOR_VERSION}" / kind
+    folder = root / split / task_type / str(seed)
     path = folder / "game.tw-pddl"
-    if not path.exists():
-        scene, task = generate(seed, split, task_type)
-        write_game(folder, scene, task, seed)
-    return path
+    if path.exists():
+        return path
+    if not verify:
+        write_game(folder, *generate(seed, split, task_type), seed)
+        return path
+    from gentax.envs.alfworld.engine import expert_walkthrough
+
+    for variant in range(MAX_VARIANTS):
+        draft = folder.with_name(f"{folder.name}.draft{os.getpid()}")
+        draft_game = write_game(draft, *generate(seed, split, task_type, variant), seed)
+        walkthrough = expert_walkthrough(str(draft_game), seed, EXPERT_MAX_STEPS)
+        if walkthrough is not None:
+            game = json.loads(draft_game.read_text())
+            game["walkthrough"] = walkthrough
+            draft_game.write_text(json.dumps(game))
+            if not path.exists():
+                draft.replace(folder)
+            return path
+        shutil.rmtree(draft)
+    raise RuntimeError(f"the expert won none of {MAX_VARIANTS} {task_type} games for seed {seed} ({split})")
