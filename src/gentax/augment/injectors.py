@@ -10,12 +10,16 @@ What eps means, per domain:
             "Warning: <desc> <thing> (cannot be selected)" on result pages, trivial feature lines
             ("fabric: machine wash cold") on item pages (paper: eps = 30-40); never the text of
             anything clickable on the page.
+  alfworld  max(1, floor(eps / 12)) sentences such as "You notice a vase 3 that looks cracked.",
+            at random sentence boundaries, about objects whose class is nowhere in the game (so
+            their names and ids never collide with real ones; paper: eps = 200-300).
   cross     a description of another domain's state ("There is a monitor showing a shopping
             webpage: ..."), about eps characters of it, at a random line position.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -99,7 +103,39 @@ def webshop(obs: str, env, rng: np.random.Generator, eps: float) -> str:
     return SEP.join(head + _insert_lines(body, extra, rng))
 
 
-DOMAIN_INJECTORS: dict[str, Injector] = {"sokoban": sokoban, "webshop": webshop}
+# ----- ALFWorld -------------------------------------------------------------------------
+ALFWORLD_OBJECTS = ("bowl", "cup", "pan", "vase", "kettle", "candle", "cloth", "plunger", "teddybear",
+                    "watch", "statue", "box", "newspaper", "tissuebox", "pencil", "book", "keychain",
+                    "laptop",
+                    "pillow", "towel", "scrubbrush", "spraybottle", "wateringcan", "winebottle", "ladle",
+                    "basketball")
+ALFWORLD_DESCRIPTORS = ("cracked", "dirty", "sticky", "dusty", "faded", "dented", "scratched", "wobbly")
+ALFWORLD_TEMPLATES = ("You notice a {obj} {n} that looks {desc}.", "A {desc} {obj} {n} catches your eye.",
+                      "Somewhere nearby, a {obj} {n} looks {desc}.")
+
+
+def _insert_sentences(text: str, extra: list[str], rng: np.random.Generator) -> str:
+    """Insert each sentence, after a space, behind a random sentence end (the end of the text
+    if it has none); the original text stays intact around them."""
+    ends = [m.end() for m in re.finditer(r"[.!?](?=\s+[A-Z]|\s*$)", text)] or [len(text)]
+    cuts = sorted((ends[int(rng.integers(len(ends)))], i) for i in range(len(extra)))
+    out, last = [], 0
+    for pos, i in cuts:
+        out += [text[last:pos], " " + extra[i]]
+        last = pos
+    return "".join(out) + text[last:]
+
+
+def alfworld(obs: str, env, rng: np.random.Generator, eps: float) -> str:
+    real = env.scene_object_classes()
+    pool = [o for o in ALFWORLD_OBJECTS if o not in real]
+    extra = [_pick(rng, ALFWORLD_TEMPLATES).format(obj=_pick(rng, tuple(pool)), n=int(rng.integers(1, 10)),
+                                                   desc=_pick(rng, ALFWORLD_DESCRIPTORS))
+             for _ in range(max(1, int(eps // 12)))]
+    return _insert_sentences(obs, extra, rng)
+
+
+DOMAIN_INJECTORS: dict[str, Injector] = {"sokoban": sokoban, "webshop": webshop, "alfworld": alfworld}
 
 
 def for_domain(domain: str) -> Injector:

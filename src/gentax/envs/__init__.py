@@ -63,6 +63,20 @@ DOMAINS: dict[str, DomainSpec] = {
             python_packages=(("bm25s", "pip install bm25s"), ("rapidfuzz", "pip install rapidfuzz"),
                              ("Stemmer", "pip install PyStemmer")),
         ),
+        DomainSpec(
+            name="alfworld",
+            env_id="gentax/ALFWorld-v0",
+            entry_point="gentax.envs.alfworld:ALFWorldEnv",
+            max_steps=50,
+            expert="ALFWorld's hand-coded expert (pick_two patched), run on the engine's facts",
+            splits="games generated from ALFRED floor plans: train from plans 7-30 of each room type, "
+            "eval from the unseen plans 1-6 (or the official files via $ALFWORLD_DATA)",
+            python_packages=(
+                ("alfworld", "make setup (or: pip install 'gentax[alfworld]')"),
+                ("textworld", "make setup (or: pip install 'gentax[alfworld]')"),
+                ("fast_downward", "make setup (or: pip install fast-downward-textworld; compiles ~2 min)"),
+            ),
+        ),
     ]
 }
 
