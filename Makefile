@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 # torch is never replaced.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup demo test bench lint clean
+.PHONY: setup demo test bench bench-grpo lint clean
 
 setup: $(VENV)/.installed
 
@@ -32,6 +32,12 @@ bench: setup
 	$(PY) bench/sokoban_generation.py
 	$(PY) -m pip install -q rank-bm25
 	$(PY) bench/webshop_search.py
+	$(MAKE) bench-grpo
+
+# GRPO update throughput against TRL's GRPOTrainer (a few minutes on 2 CPU cores).
+bench-grpo: setup
+	$(PY) -m pip install -q 'trl>=1.0'
+	$(PY) bench/grpo_update_vs_trl.py
 
 lint: setup
 	$(VENV)/bin/ruff check src tests bench
