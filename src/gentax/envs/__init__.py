@@ -68,9 +68,9 @@ DOMAINS: dict[str, DomainSpec] = {
             env_id="gentax/ALFWorld-v0",
             entry_point="gentax.envs.alfworld:ALFWorldEnv",
             max_steps=50,
-            expert="ALFWorld's hand-coded expert (pick_two patched), run on the engine's facts",
-            splits="games generated from ALFRED floor plans: train from plans 7-30 of each room type, "
-            "eval from the unseen plans 1-6 (or the official files via $ALFWORLD_DATA)",
+            expert="ALFWorld's hand-coded expert (pick_two patched)",
+            splits="generated from ALFRED floor plans: train plans 7-30, eval unseen plans 1-6 "
+            "($ALFWORLD_DATA: official files)",
             python_packages=(
                 ("alfworld", "make setup (or: pip install 'gentax[alfworld]')"),
                 ("textworld", "make setup (or: pip install 'gentax[alfworld]')"),

@@ -154,7 +154,6 @@ def build_scene(floor_plan: int, rng: np.random.Generator) -> Scene:
     scene = Scene(floor_plan, receptacles)
 
     # Objects: every pickupable class of the floor plan (and its lamps), 1-3 instances each.
-    hosts_of: dict[str, list[Receptacle]] = {}
     for cls in sorted(set(classes) & set(c.OBJECTS)):
         if cls in static:
             continue
@@ -165,7 +164,6 @@ def build_scene(floor_plan: int, rng: np.random.Generator) -> Scene:
             hosts = [r for r in receptacles if cls in c.VAL_RECEPTACLE_OBJECTS.get(r.cls, ())]
             count = int(rng.integers(1, MAX_INSTANCES + 1))
         if hosts:
-            hosts_of[cls] = hosts
             for _ in range(count):
                 place_object(scene, cls, hosts[int(rng.integers(len(hosts)))])
     return scene
