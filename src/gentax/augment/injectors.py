@@ -13,6 +13,11 @@ What eps means, per domain:
   alfworld  max(1, floor(eps / 12)) sentences such as "You notice a vase 3 that looks cracked.",
             at random sentence boundaries, about objects whose class is nowhere in the game (so
             their names and ids never collide with real ones; paper: eps = 200-300).
+  sciworld  (our design; the paper has no ScienceWorld injector) max(1, floor(eps / 12)) sentences
+            in the scene description such as "Behind a locked glass case you see a dusty
+            barometer (it cannot be reached).": objects named nowhere in the observation or the
+            task, so no action can refer to them; the admissible actions and object lists that
+            follow the description are untouched.
   cross     a description of another domain's state ("There is a monitor showing a shopping
             webpage: ..."), about eps characters of it, at a random line position.
 """
@@ -135,7 +140,30 @@ def alfworld(obs: str, env, rng: np.random.Generator, eps: float) -> str:
     return _insert_sentences(obs, extra, rng)
 
 
-DOMAIN_INJECTORS: dict[str, Injector] = {"sokoban": sokoban, "webshop": webshop, "alfworld": alfworld}
+# ----- ScienceWorld ---------------------------------------------------------------------
+SCIWORLD_OBJECTS = ("barometer", "globe", "telescope", "hourglass", "prism", "fossil", "weather vane",
+                    "lava lamp", "model volcano", "star chart", "compass", "kaleidoscope", "abacus")
+SCIWORLD_DESCRIPTORS = ("dusty", "old", "cracked", "faded", "tiny", "brass", "wooden")
+SCIWORLD_TEMPLATES = ("Behind a locked glass case you see a {desc} {obj} (it cannot be reached).",
+                      "A poster on the wall shows a {desc} {obj}.",
+                      "Through the window you can see a {desc} {obj} far away.")
+
+
+def sciworld(obs: str, env, rng: np.random.Generator, eps: float) -> str:
+    scene, sep, rest = obs.partition("\n\nAdmissible actions")
+    seen = (obs + " " + env.task).lower()
+    pool = tuple(o for o in SCIWORLD_OBJECTS if o not in seen)
+    if not pool:  # every candidate is part of this scene: better no distractor than a real name
+        return obs
+    extra = [_pick(rng, SCIWORLD_TEMPLATES).format(obj=_pick(rng, pool),
+                                                   desc=_pick(rng, SCIWORLD_DESCRIPTORS))
+             for _ in range(max(1, int(eps // 12)))]
+    return _insert_sentences(scene, extra, rng) + sep + rest
+
+
+DOMAIN_INJECTORS: dict[str, Injector] = {
+    "sokoban": sokoban, "webshop": webshop, "alfworld": alfworld, "sciworld": sciworld,
+}
 
 
 def for_domain(domain: str) -> Injector:
