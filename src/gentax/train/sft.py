@@ -36,10 +36,11 @@ def expert_thought(step: int, action: str) -> str:
 def collect(
     domain: str, episodes: int, out: str | Path, split: str = "train", seed: int = 0,
     prompt: PromptConfig = PromptConfig(), max_steps: int | None = None, only_wins: bool = True,
+    env_kwargs: dict | None = None,
 ) -> dict[str, float]:
     """Write the expert's steps of `episodes` episodes to `out` (JSONL); returns a summary."""
     cap = max_steps or get_domain(domain).max_steps
-    env = make_env(domain, split=split, max_steps=cap)
+    env = make_env(domain, split=split, max_steps=cap, **(env_kwargs or {}))
     expert = ExpertPolicy(env)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
