@@ -26,6 +26,7 @@ demo: setup
 	$(VENV)/bin/gentax envs
 	$(VENV)/bin/gentax rollout sokoban --policy expert --episodes 50 --split eval --out runs/demo/sokoban-expert.jsonl
 	$(VENV)/bin/gentax rollout sokoban --policy random --episodes 50 --split eval --out runs/demo/sokoban-random.jsonl
+	$(VENV)/bin/gentax eval --model default --domains all --episodes 4 --max-new-tokens 128 --out runs/demo/eval-default
 	@echo "Trajectories written to runs/demo/"
 
 test: setup
@@ -34,6 +35,7 @@ test: setup
 bench: setup
 	$(PY) -m pip install -q --no-deps gym-sokoban==0.0.6
 	$(PY) bench/sokoban_generation.py
+	$(PY) bench/llm_generation.py
 
 lint: setup
 	$(VENV)/bin/ruff check src tests bench
