@@ -45,6 +45,7 @@ bench: setup
 	$(PY) bench/sokoban_generation.py
 	$(PY) -m pip install -q rank-bm25
 	$(PY) bench/webshop_search.py
+	$(PY) bench/llm_generation.py
 	$(MAKE) bench-grpo
 
 # GRPO update throughput against TRL's GRPOTrainer (a few minutes on 2 CPU cores).

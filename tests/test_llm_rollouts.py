@@ -30,7 +30,7 @@ class CountingGenerator:
 def test_groups_play_together_and_every_step_is_recorded(generator):
     counting = CountingGenerator(generator)
     episodes = run_batched("sokoban", [3, 4], counting, group_size=2, max_steps=2,
-                           prompt=PromptConfig(history=1),
+                           prompt=PromptConfig(history=0),
                            sampling=Sampling(max_new_tokens=12, temperature=1.0, seed=0))
     assert [(e.seed, e.sample) for e in episodes] == [(3, 0), (3, 1), (4, 0), (4, 1)]
     assert counting.calls[0] == 4  # one generate call for all live episodes

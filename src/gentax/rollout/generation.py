@@ -96,6 +96,7 @@ class TransformersGenerator:
         attention = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompt_ids], device=device)
         positions = (attention.cumsum(-1) - 1).clamp(min=0)
         cache = DynamicCache(config=model.config)
+        cache_arg = _cache_argument(model)
         eos = set(_eos_ids(tok, model))
         stop_window = max(len(tok(s, add_special_tokens=False)["input_ids"]) for s in sampling.stop) + 2
         tokens: list[list[int]] = [[] for _ in prompt_ids]
@@ -106,7 +107,7 @@ class TransformersGenerator:
         with torch.inference_mode(), self.autocast():
             for _ in range(sampling.max_new_tokens):
                 out = model(input_ids=step_ids, attention_mask=attention, position_ids=positions,
-                            past_key_values=cache, use_cache=True, logits_to_keep=1)
+                            use_cache=True, logits_to_keep=1, **{cache_arg: cache})
                 logits = out.logits[:, -1, :].float()
                 if sampling.temperature > 0:
                     logp = torch.log_softmax(logits / sampling.temperature, dim=-1)
@@ -141,6 +142,13 @@ class TransformersGenerator:
                        logprobs=logprobs[r], prompt_token_ids=list(prompt_ids[r]), finish_reason=finish[r])
             for r in range(len(prompt_ids))
         ]
+
+
+def _cache_argument(model) -> str:
+    """Newer transformers call the KV cache argument `cache` (`past_key_values` is deprecated)."""
+    import inspect
+
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
 
 
 def _eos_ids(tokenizer, model) -> list[int]:
