@@ -30,6 +30,7 @@ test: setup
 bench: setup
 	$(PY) -m pip install -q --no-deps gym-sokoban==0.0.6
 	$(PY) bench/sokoban_generation.py
+	$(PY) bench/sciworld_overhead.py
 
 lint: setup
 	$(VENV)/bin/ruff check src tests bench

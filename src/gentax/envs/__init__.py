@@ -53,6 +53,16 @@ DOMAINS: dict[str, DomainSpec] = {
             expert="BFS solver (optimal plan, replanned from the current state)",
             splits="procedural rooms; a room's content hash puts it in train (4/5) or eval (1/5)",
         ),
+        DomainSpec(
+            name="sciworld",
+            env_id="gentax/ScienceWorld-v0",
+            entry_point="gentax.envs.sciworld:SciWorldEnv",
+            max_steps=50,
+            expert="the engine's gold action sequence (followed while the agent stays on it)",
+            splits="seed -> task type (30) + variation; train = engine train variations, eval = engine test",
+            python_packages=(("scienceworld", "pip install scienceworld==1.2.3"),),
+            executables=(("java", "apt-get install openjdk-17-jre-headless"),),
+        ),
     ]
 }
 
