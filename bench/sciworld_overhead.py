@@ -68,7 +68,10 @@ def main() -> None:
                 gold.append(action)
                 if env.step(action)[2]:
                     break
-            raw.load(task, variation, "", generateGoldPath=True)  # warm-up for the raw JVM
+            raw.load(task, variation, "", generateGoldPath=True)  # warm-up for the other JVMs
+            for other in contenders.values():
+                if other is not env:
+                    other.reset(seed=0, options={"task": task, "variation": variation})
             for _ in range(args.repeats):
                 timings = {"raw scienceworld": time_raw(raw, task, variation, gold)}
                 for name, contender in contenders.items():
