@@ -46,6 +46,7 @@ bench: setup
 	$(PY) -m pip install -q rank-bm25
 	$(PY) bench/webshop_search.py
 	$(PY) bench/llm_generation.py
+	$(PY) bench/sciworld_overhead.py
 	$(MAKE) bench-grpo
 
 # GRPO update throughput against TRL's GRPOTrainer (a few minutes on 2 CPU cores).

@@ -77,6 +77,16 @@ DOMAINS: dict[str, DomainSpec] = {
                 ("fast_downward", "make setup (or: pip install fast-downward-textworld; compiles ~2 min)"),
             ),
         ),
+        DomainSpec(
+            name="sciworld",
+            env_id="gentax/ScienceWorld-v0",
+            entry_point="gentax.envs.sciworld:SciWorldEnv",
+            max_steps=50,
+            expert="the engine's gold action sequence (followed while the agent stays on it)",
+            splits="seed -> task type (30) + variation; train = engine train variations, eval = engine test",
+            python_packages=(("scienceworld", "pip install scienceworld==1.2.3"),),
+            executables=(("java", "apt-get install openjdk-17-jre-headless"),),
+        ),
     ]
 }
 

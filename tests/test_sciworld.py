@@ -1,0 +1,314 @@
+"""ScienceWorld on the real engine: gold-path expert, splits, seeds, rewards and a JVM that can
+die or hang without taking the run down or leaving processes behind."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+import gentax  # noqa: F401  (registers the gentax/* ids)
+from gentax.agents.policies import RandomPolicy
+from gentax.envs import get_domain, make_env
+from gentax.envs.sciworld import TASK_TYPES, SciWorldEnv, bounded_actions, engine_splits
+from gentax.rollout.episodes import run_episode
+
+pytestmark = pytest.mark.skipif(bool(get_domain("sciworld").problems()),
+                                reason="ScienceWorld engine cannot run here (see `gentax envs`)")
+
+
+def jvm_gone(pid: int, wait_s: float = 20.0, orphan: bool = False) -> bool:
+    """True once `pid` no longer exists (no zombie either). An `orphan` JVM, whose Python parent
+    was killed, is reaped by init, not by us: there "exited" (a zombie) counts as gone."""
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return True
+        if orphan and state == "Z":
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def play_expert(env, seed=0, options=None):
+    """Follow the expert until the episode ends or the expert gives up."""
+    obs, info = env.reset(seed=seed, options=options)
+    total, steps = 0.0, 0
+    while (action := env.unwrapped.expert_action()) is not None:
+        obs, reward, terminated, truncated, info = env.step(action)
+        total, steps = total + reward, steps + 1
+        if terminated or truncated:
+            break
+    return info, total, steps
+
+
+@pytest.fixture(scope="module")
+def expert_env():
+    # Expert data needs no admissible list (the engine's costliest part); gold paths run to 178
+    # steps, so the cap is lifted here (the paper's 50 is tested below).
+    env = make_env("sciworld", admissible=False, max_steps=400)
+    yield env
+    env.close()
+
+
+@pytest.fixture(scope="module")
+def env():
+    env = make_env("sciworld", gold_path=False)  # the default observation, without the expert
+    yield env
+    env.close()
+
+
+@pytest.mark.parametrize("task", TASK_TYPES)
+def test_expert_gold_path_wins_every_task_type(expert_env, task):
+    info, total, steps = play_expert(expert_env, seed=0, options={"task": task})
+    if task == "mendelian-genetics-unknown-plant" and not info["won"]:
+        # Known engine limit (see SciWorldEnv.expert_action): the engine orders the readings of
+        # an ambiguity question nondeterministically and the gold path answers by number, so
+        # this task's replay wins in some JVMs and not in others. When it does not, the expert
+        # must have given up exactly there: on a rejected gold action, not an engine failure.
+        assert expert_env.unwrapped.expert_action() is None
+        assert info["invalid"] and not info["infra_failure"] and 0 <= info["score"] < 100
+        pytest.skip("gold replay broken by the engine's ambiguity ordering (known limit, see docs)")
+    summary = {k: v for k, v in info.items() if k not in ("admissible_actions", "task")}
+    assert info["task_name"] == task and info["split"] == "train", summary
+    assert info["won"] and info["score"] == 100 and not info["infra_failure"], summary
+    assert total == pytest.approx(10.0) and steps <= info["gold_length"], (total, steps, summary)
+
+
+def test_expert_wins_eval_instances_under_the_papers_cap():
+    # Short-gold task types, eval split, default observation with admissible actions.
+    eval_env = make_env("sciworld", split="eval", tasks=["find-plant", "lifespan-longest-lived",
+                                                          "chemistry-mix-paint-secondary-color"])
+    try:
+        for seed in range(3):
+            info, total, steps = play_expert(eval_env, seed=seed)
+            variation = info["variation"]
+            assert variation in engine_splits(eval_env.unwrapped.engine, info["task_name"])["test"]
+            assert info["won"] and total == pytest.approx(10.0) and steps <= 50
+    finally:
+        eval_env.close()
+
+
+def test_success_needs_the_full_score_and_partial_score_is_kept(expert_env):
+    env = expert_env
+    obs, info = env.reset(seed=0, options={"task": "boil"})
+    gold = env.unwrapped.gold
+    scores = []
+    for action in gold[:12]:
+        _, reward, terminated, _, info = env.step(action)
+        scores.append(info["score"])
+        assert reward == 0.0 and not terminated and not info["won"]
+    assert 0 < scores[-1] < 100  # progress is visible in info, never in the reward
+
+
+def test_observation_lists_bounded_deduplicated_admissible_actions(env):
+    obs, info = env.reset(seed=4)
+    actions = info["admissible_actions"]
+    assert 5 < len(actions) <= 100 and len(set(actions)) == len(actions)
+    assert info["admissible_total"] > len(actions)  # the engine offered far more
+    assert {"look around", "inventory"} <= set(actions) and "reset task" not in actions
+    assert obs.startswith("This room is called") and "Admissible actions" in obs
+    assert all(a in obs for a in actions) and "Action templates" in obs and "Objects: " in obs
+    for action in actions[5:: max(len(actions) // 4, 1)][:4]:  # listed actions are understood
+        env.reset(seed=4)
+        _, reward, _, _, step_info = env.step(action)
+        assert not step_info["invalid"], action
+
+
+def test_bounded_actions_keeps_every_template_and_one_name_per_object():
+    valid = [{"action": f"open {n}", "template_id": 1, "obj_ids": [i]} for i, n in enumerate("abcdef")]
+    valid += [{"action": "open door to a", "template_id": 1, "obj_ids": [0]}]  # same object, new name
+    valid += [{"action": f"move {n} to x", "template_id": 2, "obj_ids": [i, 9]} for i, n in enumerate("abc")]
+    valid += [{"action": f"eat {n}", "template_id": 3, "obj_ids": [i]} for i, n in enumerate("ab")]
+    kept, total = bounded_actions(valid, ["look around"], limit=5)
+    assert total == 1 + 6 + 3 + 2
+    assert kept == ["look around", "open a", "eat a", "open b", "eat b"]
+    kept, _ = bounded_actions(valid, ["look around"], limit=100)
+    assert "open door to a" not in kept and kept[-3:] == ["move a to x", "move b to x", "move c to x"]
+    kept, total = bounded_actions(valid, [], limit=100, referable={0, 1})  # 9 (x) is out of reach
+    assert total == 4 and kept == ["open a", "eat a", "open b", "eat b"]
+
+
+def test_unknown_actions_are_invalid_and_change_nothing(env):
+    obs, info = env.reset(seed=2)
+    for action in ["dance", "", "   ", "focus on the moon", "🙂" * 30, "x" * 2000, "0"]:
+        new_obs, reward, terminated, truncated, new_info = env.step(action)
+        assert new_info["invalid"] and reward == pytest.approx(-0.1) and not terminated, action
+        assert new_info["score"] == info["score"]
+    assert env.step("look around")[0].split("\n\nAdmissible")[0] == obs.split("\n\nAdmissible")[0]
+
+
+def test_made_without_gold_path_there_is_no_expert(env):
+    env.reset(seed=2)
+    with pytest.raises(RuntimeError, match="gold_path=False"):
+        env.unwrapped.expert_action()
+
+
+def test_ambiguous_actions_ask_for_a_reading_and_the_numbers_become_admissible(env):
+    env.reset(seed=0, options={"task": "boil"})  # starts in the hallway: six doors
+    obs, reward, _, _, info = env.step("open door")
+    assert obs.startswith("Ambiguous request") and not info["invalid"]
+    assert info["admissible_actions"] == [str(i) for i in range(6)]
+    reading = next(line for line in obs.splitlines() if line.startswith("2:"))  # 2: open door between X and Y
+    room = reading.split("between ")[1].split(" and")[0]
+    obs, reward, _, _, info = env.step("2")
+    assert not info["invalid"] and obs.startswith("The door is now open")
+    assert "look around" in info["admissible_actions"]
+    assert f"door to the {room} (that is open)" in env.step("look around")[0]  # the chosen door
+    env.step("open door")
+    obs, reward, _, _, info = env.step("dance")  # not a number: the question is dropped, invalid
+    assert info["invalid"] and reward == pytest.approx(-0.1)
+
+
+def test_same_seed_same_instance_and_seeds_spread_over_task_types(env):
+    first = [(env.reset(seed=s)[1]["task_name"], env.unwrapped.variation, env.unwrapped.task) for s in (1, 2)]
+    other = make_env("sciworld", admissible=False, gold_path=False)
+    try:
+        again = [(other.reset(seed=s)[1]["task_name"], other.unwrapped.variation, other.unwrapped.task)
+                 for s in (1, 2)]
+    finally:
+        other.close()
+    assert first == again
+    picks = {_task_of(s) for s in range(300)}
+    assert len(picks) == len(TASK_TYPES)  # every task type is reachable from seeds
+
+
+def _task_of(seed: int) -> str:
+    from gentax.envs.base import instance_rng
+    return TASK_TYPES[int(instance_rng(seed, 0).integers(len(TASK_TYPES)))]
+
+
+def test_train_and_eval_variations_are_disjoint_for_every_task(expert_env):
+    engine = expert_env.unwrapped.engine
+    for task in TASK_TYPES:
+        splits = engine_splits(engine, task)
+        train, dev, test = set(splits["train"]), set(splits["dev"]), set(splits["test"])
+        assert train and test and not train & test and not train & dev and not dev & test
+        assert set(expert_env.unwrapped.variations(task, "train")) == train
+        assert set(expert_env.unwrapped.variations(task, "eval")) == test
+
+
+def test_pinning_a_variation_outside_the_split_is_a_clear_error(expert_env):
+    test_variation = engine_splits(expert_env.unwrapped.engine, "melt")["test"][0]
+    with pytest.raises(ValueError, match="not in the train split"):
+        expert_env.reset(seed=0, options={"task": "melt", "variation": test_variation})
+    with pytest.raises(ValueError, match="unknown ScienceWorld task"):
+        expert_env.reset(seed=0, options={"task": "juggle"})
+    with pytest.raises(ValueError, match="unknown ScienceWorld task"):
+        SciWorldEnv(tasks=["juggle"])
+
+
+def test_random_play_rarely_wins(env):
+    policy = RandomPolicy(seed=0)
+    tasks = ["find-animal", "boil", "lifespan-shortest-lived", "test-conductivity", "grow-plant"]
+    capped = make_env("sciworld", max_steps=20, gold_path=False, tasks=tasks)
+    try:
+        episodes = [run_episode(capped, policy, seed) for seed in range(6)]
+    finally:
+        capped.close()
+    assert sum(e.won for e in episodes) <= 1
+    assert all(not s.info["infra_failure"] for e in episodes for s in e.steps)
+
+
+def test_killed_jvm_fails_the_episode_as_infrastructure_then_recovers():
+    env = make_env("sciworld", tasks=["find-plant"], admissible=False)
+    try:
+        env.reset(seed=0)
+        engine = env.unwrapped.engine
+        pid = engine.pid
+        os.kill(pid, signal.SIGKILL)
+        obs, reward, terminated, truncated, info = env.step("look around")
+        assert terminated and info["infra_failure"] and "JVM" in info["infra_error"]
+        assert reward == 0.0 and not info["invalid"] and not info["won"]
+        assert jvm_gone(pid)  # killed and reaped, no zombie
+        info, total, _ = play_expert(env, seed=0)  # reset starts a fresh JVM: same instance, wins
+        assert engine.pid not in (None, pid) and info["engine_restarts"] == 1
+        assert info["won"] and not info["infra_failure"]
+    finally:
+        env.close()
+
+
+def test_hung_jvm_is_detected_by_the_deadline_and_replaced():
+    env = make_env("sciworld", tasks=["find-plant"], admissible=False, call_timeout_s=3.0)
+    try:
+        env.reset(seed=0)
+        pid = env.unwrapped.engine.pid
+        os.kill(pid, signal.SIGSTOP)  # alive but silent: a hang
+        start = time.monotonic()
+        obs, reward, terminated, truncated, info = env.step("look around")
+        assert time.monotonic() - start < 30
+        assert terminated and info["infra_failure"] and "hung" in info["infra_error"]
+        assert jvm_gone(pid)
+        assert play_expert(env, seed=0)[0]["won"]
+    finally:
+        env.close()
+
+
+def test_close_leaves_no_jvm_behind():
+    env = make_env("sciworld", tasks=["find-plant"], admissible=False, gold_path=False)
+    env.reset(seed=0)
+    pid = env.unwrapped.engine.pid
+    env.close()
+    assert jvm_gone(pid)
+
+
+@pytest.mark.parametrize("how", ["sigkill", "exit-without-close"])
+def test_no_jvm_survives_its_python_process(how):
+    script = textwrap.dedent("""
+        import sys, time
+        from gentax.envs import make_env
+        env = make_env("sciworld", tasks=["find-plant"], admissible=False, gold_path=False)
+        env.reset(seed=0)
+        print(env.unwrapped.engine.pid, flush=True)
+        if sys.argv[1] == "sigkill":
+            time.sleep(600)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script, how], stdout=subprocess.PIPE, text=True)
+    try:
+        pid = int(proc.stdout.readline())
+        assert not jvm_gone(pid, wait_s=0.5) or how != "sigkill"
+        if how == "sigkill":
+            proc.kill()
+        proc.wait(timeout=60)
+        assert jvm_gone(pid, wait_s=30, orphan=True)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def gentax_cli(*args, stdin=None):
+    return subprocess.run([sys.executable, "-m", "gentax.cli", *args], input=stdin,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_cli_rollout_expert_and_random_through_the_registry(tmp_path):
+    out = gentax_cli("envs", "--json")
+    rows = {r["domain"]: r for r in json.loads(out.stdout)}
+    assert rows["sciworld"]["ready"] and rows["sciworld"]["max_steps"] == 50
+    path = tmp_path / "sciworld.jsonl"
+    out = gentax_cli("rollout", "sciworld", "--policy", "expert", "--episodes", "2", "--seed", "6",
+                     "--out", str(path), "--json")
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert summary["success"] == 1.0 and summary["episodes"] == 2 and summary["mean_observation_chars"] > 500
+    assert path.read_text().count("\n") == 2
+    out = gentax_cli("rollout", "sciworld", "--policy", "random", "--episodes", "2", "--max-steps", "4",
+                     "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["episodes"] == 2
+
+
+def test_cli_play_takes_a_persons_actions_until_the_win(expert_env):
+    expert_env.reset(seed=11)
+    gold = expert_env.unwrapped.gold
+    out = gentax_cli("play", "sciworld", "--seed", "11", stdin="dance\n" + "\n".join(gold) + "\n")
+    assert out.returncode == 0, out.stderr
+    assert "invalid action" in out.stdout and "You won" in out.stdout
