@@ -32,9 +32,9 @@ $(VENV)/.installed: pyproject.toml Makefile
 # and the embedded default model evaluated on every domain. Results land in runs/demo/.
 demo: setup
 	$(VENV)/bin/gentax envs
-	$(VENV)/bin/gentax profile all --policy random --episodes 8 --augment 80 --out runs/demo/profile
-	$(VENV)/bin/gentax eval --model default --domains all --episodes 2 --no-think --max-new-tokens 32 \
-		--max-steps 15 --out runs/demo/eval
+	$(VENV)/bin/gentax profile all --policy random --episodes 4 --augment 80 --no-expert --out runs/demo/profile
+	$(VENV)/bin/gentax eval --model default --domains all --episodes 1 --no-think --max-new-tokens 32 \
+		--max-steps 10 --out runs/demo/eval
 	@echo "Profiles: runs/demo/profile/profile.json (plot: profile.png); evaluation: runs/demo/eval/summary.json"
 
 test: setup
