@@ -301,8 +301,7 @@ def profile(
         raise typer.BadParameter(f"unknown policy {policy!r}; choose random or expert")
     levels = [0.0, *[a for a in augment if a > 0]]
     results = []
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
+    with _progress(disable=False) as progress:
         for name in names:
             for eps in levels:
                 bar = progress.add_task(f"{name} eps={eps:g}", total=episodes)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from gentax.agents.policies import ExpertPolicy, Policy, RandomPolicy
+from gentax.agents.policies import ExpertPolicy, Policy, make_policy
 from gentax.augment import AugmentConfig
 from gentax.envs import make_env
 from gentax.rollout.episodes import Episode, run_episode
@@ -77,10 +77,8 @@ def profile_domain(
 
     `policy` is "random", "expert", or a factory `env -> Policy` (e.g. an LLM agent)."""
     env = make_env(domain, split=split, max_steps=max_steps, augment=augment)
-    if policy == "random":
-        act, name = RandomPolicy(seed), "random"
-    elif policy == "expert":
-        act, name = ExpertPolicy(env), "expert"
+    if isinstance(policy, str):
+        act, name = make_policy(policy, env, seed=seed), policy
     else:
         act, name = policy(env), getattr(policy, "name", "model")
     played = []

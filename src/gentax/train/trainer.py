@@ -58,8 +58,7 @@ def _schedule(cfg: TrainConfig, optimizer: torch.optim.Optimizer):
 
 def build_policy(cfg: TrainConfig):
     """The trainable model (full or LoRA), its frozen reference, and its generator."""
-    dtype = "auto" if cfg.dtype == "auto" else cfg.dtype
-    loaded = load_model(cfg.model, dtype=dtype)
+    loaded = load_model(cfg.model, dtype=cfg.dtype)
     model = loaded.model
     if cfg.lora:
         from peft import LoraConfig, get_peft_model
