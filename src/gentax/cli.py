@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import typer
+import yaml
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -20,6 +21,18 @@ console = Console()
 AUGMENT = typer.Option(0.0, "--augment", help="Distractor volume eps (0 = off; meaning per domain).")
 AUGMENT_PROB = typer.Option(1.0, "--augment-prob", help="Probability that a trajectory is augmented.")
 AUGMENT_KIND = typer.Option("domain", "--augment-kind", help="domain or cross.")
+ENV_ARG = typer.Option([], "--env-arg", help="Domain option KEY=VALUE, e.g. rows=5 (repeatable).")
+
+
+def _env_kwargs(items: list[str]) -> dict:
+    """`--env-arg KEY=VALUE` pairs -> the env's keyword arguments (values read as YAML)."""
+    kwargs = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"--env-arg {item!r}: expected KEY=VALUE, e.g. rows=5")
+        kwargs[key.strip()] = yaml.safe_load(raw)
+    return kwargs
 
 
 def _augment(eps: float, prob: float, kind: str, seed: int = 0) -> AugmentConfig | None:
@@ -166,6 +179,7 @@ def rollout(
     augment: float = AUGMENT,
     augment_prob: float = AUGMENT_PROB,
     augment_kind: str = AUGMENT_KIND,
+    env_arg: list[str] = ENV_ARG,
 ) -> None:
     """Run a policy for several episodes and report success, length and observation size."""
     from gentax.agents.policies import make_policy
@@ -189,11 +203,12 @@ def rollout(
                                 temperature=temperature, seed=seed)
             played = run_batched(domain, range(seed, seed + episodes), generator, group_size=group_size,
                                  split=split, max_steps=max_steps, prompt=PromptConfig(history, think),
-                                 sampling=sampling, augment=augmentation,
+                                 sampling=sampling, augment=augmentation, env_kwargs=_env_kwargs(env_arg),
                                  on_episode_end=lambda _: progress.advance(bar))
             metrics = llm_metrics(played)
         else:
-            env = make_env(domain, split=split, max_steps=max_steps, augment=augmentation)
+            env = make_env(domain, split=split, max_steps=max_steps, augment=augmentation,
+                           **_env_kwargs(env_arg))
             act = make_policy(policy, env, seed=seed)
             for i in range(episodes):
                 played.append(run_episode(env, act, seed=seed + i))
@@ -232,6 +247,7 @@ def evaluate(
     augment: float = AUGMENT,
     augment_prob: float = AUGMENT_PROB,
     augment_kind: str = AUGMENT_KIND,
+    env_arg: list[str] = ENV_ARG,
 ) -> None:
     """Evaluate a model on domains: success (pass@1), return, length, invalid and format errors."""
     from gentax.rollout.evaluate import evaluate as run_eval
@@ -245,7 +261,8 @@ def evaluate(
     meta = {"model": model, "domains": names, "episodes": episodes, "temperature": temperature,
             "think": think, "seed": seed, "split": split, "history": history, "max_steps": max_steps,
             "max_new_tokens": max_new_tokens, "backend": backend, "dtype": dtype,
-            "augment": {"eps": augment, "prob": augment_prob, "kind": augment_kind}}
+            "augment": {"eps": augment, "prob": augment_prob, "kind": augment_kind},
+            "env_kwargs": _env_kwargs(env_arg)}
     with _progress(as_json) as progress:
         bars: dict[str, int] = {}
 
@@ -256,7 +273,7 @@ def evaluate(
                            history=history, seed=seed, max_steps=max_steps, max_new_tokens=max_new_tokens,
                            out_dir=out, meta=meta, on_start=start,
                            augment=_augment(augment, augment_prob, augment_kind, seed),
-                           on_episode_end=lambda e: progress.advance(bars[e.domain]))
+                           env_kwargs=_env_kwargs(env_arg), on_episode_end=lambda e: progress.advance(bars[e.domain]))
     if as_json:
         print(json.dumps(results))
         return
@@ -366,6 +383,7 @@ def collect(
     no_think: bool = typer.Option(False, "--no-think", help="Answers without <think>."),
     history: int = typer.Option(2, help="Past (observation, action) pairs in the prompt."),
     out: Path = typer.Option(..., help="JSONL of (prompt, response) pairs."),
+    env_arg: list[str] = ENV_ARG,
 ) -> None:
     """Write expert (state, action) pairs in the RL prompt format, for SFT warm-up."""
     from gentax.agents.prompt import PromptConfig
@@ -375,7 +393,8 @@ def collect(
     if policy != "expert":
         raise typer.BadParameter("only the expert policy makes SFT data")
     summary = collect_pairs(domain, episodes, out, split=split, seed=seed, max_steps=max_steps,
-                            prompt=PromptConfig(history=history, think=not no_think))
+                            prompt=PromptConfig(history=history, think=not no_think),
+                            env_kwargs=_env_kwargs(env_arg))
     console.print(json.dumps({**summary, "out": str(out)}))
 
 

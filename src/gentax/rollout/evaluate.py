@@ -40,11 +40,12 @@ def evaluate(
     on_start: Callable[[str, int], None] | None = None,
     on_episode_end: Callable[[Episode], None] | None = None,
     augment: AugmentConfig | None = None,
+    env_kwargs: dict[str, Any] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Play `episodes` eval instances (seeds seed .. seed+episodes-1) per domain.
 
     Returns {domain: metrics} (or {domain: {"skipped": reason}} when its engine cannot run
-    here). With `out_dir`: `<domain>.jsonl` trajectories and `summary.json`
+    here). `env_kwargs` go to every domain's env (e.g. Sokoban's rows=5). With `out_dir`: `<domain>.jsonl` trajectories and `summary.json`
     ({"config": meta, "domains": results})."""
     results: dict[str, dict[str, Any]] = {}
     out = Path(out_dir) if out_dir else None
@@ -60,7 +61,8 @@ def evaluate(
                             temperature=temperature, seed=seed)
         played = run_batched(spec.name, range(seed, seed + episodes), generator, split=split,
                              max_steps=max_steps, prompt=PromptConfig(history=history, think=think),
-                             sampling=sampling, on_episode_end=on_episode_end, augment=augment)
+                             sampling=sampling, on_episode_end=on_episode_end, augment=augment,
+                             env_kwargs=env_kwargs)
         results[spec.name] = llm_metrics(played)
         if out:
             write_jsonl(played, out / f"{spec.name}.jsonl")
