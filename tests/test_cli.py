@@ -73,5 +73,6 @@ def test_env_args_reach_the_environment(tmp_path):
     for episode in map(json.loads, path.read_text().splitlines()):
         assert episode["won"] and episode["total_reward"] == 10.0 and len(episode["steps"]) == 1
         assert "5x5 grid" in episode["steps"][0]["info"]["task"]
-    out = gentax_cli("collect", "sokoban", "--episodes", "1", "--env-arg", "rows", "--out", str(tmp_path / "x"))
+    out = gentax_cli("collect", "sokoban", "--episodes", "1", "--env-arg", "rows",
+                     "--out", str(tmp_path / "x"))
     assert out.returncode != 0 and "KEY=VALUE" in (out.stdout + out.stderr)

@@ -273,7 +273,8 @@ def evaluate(
                            history=history, seed=seed, max_steps=max_steps, max_new_tokens=max_new_tokens,
                            out_dir=out, meta=meta, on_start=start,
                            augment=_augment(augment, augment_prob, augment_kind, seed),
-                           env_kwargs=_env_kwargs(env_arg), on_episode_end=lambda e: progress.advance(bars[e.domain]))
+                           env_kwargs=_env_kwargs(env_arg),
+                           on_episode_end=lambda e: progress.advance(bars[e.domain]))
     if as_json:
         print(json.dumps(results))
         return

@@ -45,8 +45,8 @@ def evaluate(
     """Play `episodes` eval instances (seeds seed .. seed+episodes-1) per domain.
 
     Returns {domain: metrics} (or {domain: {"skipped": reason}} when its engine cannot run
-    here). `env_kwargs` go to every domain's env (e.g. Sokoban's rows=5). With `out_dir`: `<domain>.jsonl` trajectories and `summary.json`
-    ({"config": meta, "domains": results})."""
+    here). `env_kwargs` go to every domain's env (e.g. Sokoban's rows=5). With `out_dir`:
+    `<domain>.jsonl` trajectories and `summary.json` ({"config": meta, "domains": results})."""
     results: dict[str, dict[str, Any]] = {}
     out = Path(out_dir) if out_dir else None
     for name in domains:
