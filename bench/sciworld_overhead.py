@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
 
 from scienceworld import ScienceWorldEnv
 
@@ -22,30 +23,31 @@ DEFAULT_TASKS = ["find-plant", "chemistry-mix-paint-secondary-color", "lifespan-
                  "test-conductivity", "use-thermometer"]
 
 
-def time_raw(raw: ScienceWorldEnv, task: str, variation: int, actions: list[str]
-             ) -> tuple[float, list[float]]:
+def time_episode(reset: Callable[[], object], step: Callable[[str], object], actions: list[str]
+                 ) -> tuple[float, list[float]]:
+    """Seconds for one `reset()`, then for each `step(action)` of `actions`."""
     start = time.perf_counter()
-    raw.load(task, variation, "", generateGoldPath=True)
-    raw.reset()
+    reset()
     reset_s = time.perf_counter() - start
     steps = []
     for action in actions:
         start = time.perf_counter()
-        raw.step(action)
+        step(action)
         steps.append(time.perf_counter() - start)
     return reset_s, steps
+
+
+def time_raw(raw: ScienceWorldEnv, task: str, variation: int, actions: list[str]
+             ) -> tuple[float, list[float]]:
+    def reset() -> None:
+        raw.load(task, variation, "", generateGoldPath=True)
+        raw.reset()
+    return time_episode(reset, raw.step, actions)
 
 
 def time_gentax(env, task: str, variation: int, actions: list[str]) -> tuple[float, list[float]]:
-    start = time.perf_counter()
-    env.reset(seed=0, options={"task": task, "variation": variation})
-    reset_s = time.perf_counter() - start
-    steps = []
-    for action in actions:
-        start = time.perf_counter()
-        env.step(action)
-        steps.append(time.perf_counter() - start)
-    return reset_s, steps
+    return time_episode(lambda: env.reset(seed=0, options={"task": task, "variation": variation}),
+                        env.step, actions)
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ import pytest
 import gentax  # noqa: F401  (registers the gentax/* ids)
 from gentax.agents.policies import RandomPolicy
 from gentax.envs import get_domain, make_env
-from gentax.envs.sciworld import TASK_TYPES, SciWorldEnv, bounded_actions, engine_splits
+from gentax.envs.sciworld import TASK_TYPES, SciWorldEnv, bounded_actions, engine_splits, pick_reading
 from gentax.rollout.episodes import run_episode
 
 pytestmark = pytest.mark.skipif(bool(get_domain("sciworld").problems()),
@@ -52,8 +52,10 @@ def play_expert(env, seed=0, options=None):
 @pytest.fixture(scope="module")
 def expert_env():
     # Expert data needs no admissible list (the engine's costliest part); gold paths run to 178
-    # steps, so the cap is lifted here (the paper's 50 is tested below).
-    env = make_env("sciworld", admissible=False, max_steps=400)
+    # steps, so the cap is lifted here (the paper's 50 is tested below). Generating the
+    # mendelian-genetics gold paths took over 180 s (the default load deadline) on a 2-core
+    # machine shared with other jobs: these loads get more time.
+    env = make_env("sciworld", admissible=False, max_steps=400, start_timeout_s=900)
     yield env
     env.close()
 
@@ -67,19 +69,51 @@ def env():
 
 @pytest.mark.parametrize("task", TASK_TYPES)
 def test_expert_gold_path_wins_every_task_type(expert_env, task):
+    # Both mendelian-genetics gold paths answer the engine's ambiguity questions, whose readings
+    # the engine orders differently in each world: the expert answers by meaning (pick_reading),
+    # so they win in every JVM, like the other task types.
     info, total, steps = play_expert(expert_env, seed=0, options={"task": task})
-    if task.startswith("mendelian-genetics") and not info["won"]:
-        # Known engine limit (see SciWorldEnv.expert_action): the engine orders the readings of
-        # an ambiguity question nondeterministically and the gold path answers by number, so
-        # these tasks' replay wins in some JVMs and not in others. When it does not, the expert
-        # must have given up exactly there: on a rejected gold action, not an engine failure.
-        assert expert_env.unwrapped.expert_action() is None
-        assert info["invalid"] and not info["infra_failure"] and 0 <= info["score"] < 100
-        pytest.skip("gold replay broken by the engine's ambiguity ordering (known limit, see docs)")
     summary = {k: v for k, v in info.items() if k not in ("admissible_actions", "task")}
     assert info["task_name"] == task and info["split"] == "train", summary
     assert info["won"] and info["score"] == 100 and not info["infra_failure"], summary
-    assert total == pytest.approx(10.0) and steps <= info["gold_length"], (total, steps, summary)
+    # Gold numbers answering questions this world does not ask are skipped, and questions the
+    # gold path never met are answered: a few steps more or fewer than the gold sequence.
+    assert total == pytest.approx(10.0) and steps <= info["gold_length"] + 5, (total, steps, summary)
+
+
+JAR = "(in seed jar, in inventory, in agent, in greenhouse)"
+PLANT = "(in pea plant, in flower pot 1, in greenhouse)"
+_QUESTION = (
+    "Ambiguous request: Please enter the number for the action you intended (or blank to cancel):\n"
+    f"0:\tmove pea seed {JAR} to seed jar (in inventory, in agent, in greenhouse)\n"
+    f"1:\tmove pea {PLANT} to seed jar (in inventory, in agent, in greenhouse)\n"
+    f"2:\tmove pea seed {PLANT} to seed jar (in inventory, in agent, in greenhouse)\n"
+    f"3:\tmove pea seed {JAR} to seed jar (in inventory, in agent, in greenhouse)\n"
+    f"4:\tmove adult bee {PLANT} to seed jar (in inventory, in agent, in greenhouse)\n"
+)
+
+
+@pytest.mark.parametrize("intended, meant", [
+    # a seed on a plant, named by its containers: a reading on the plant, whatever its number
+    ("move round green pea seed in the seed stage in reproducing plant to ceramic cup",
+     "move pea seed (in pea plant"),
+    ("move seed plant to ceramic cup", "move pea seed (in pea plant"),
+    # a seed named by the jar it is in: a jar reading
+    ("move seed round green pea seed on seed jar to ceramic cup", "move pea seed (in seed jar"),
+    # nothing tells them apart: not one that leaves the object where it is
+    ("move living thing in living thing to ceramic cup", "(in pea plant"),
+    # a seed or a bee on the plant? the kind of object most readings name: a seed
+    ("move organism on pea plant to ceramic cup", "move pea seed (in pea plant"),
+])
+def test_ambiguity_answers_pick_the_reading_that_matches_the_intended_action(intended, meant):
+    head, *lines = _QUESTION.splitlines()
+    renumbered = {"0:": "2:", "1:": "3:", "2:": "0:", "3:": "4:", "4:": "1:"}  # another world, another order
+    for question in (_QUESTION, "\n".join([head] + [renumbered[line[:2]] + line[2:] for line in lines])):
+        readings = dict(line.split(":\t") for line in question.splitlines()[1:])
+        picked = readings[str(pick_reading(question, intended))]
+        assert meant in picked, (intended, picked)
+    with pytest.raises(ValueError, match="ambiguity question"):
+        pick_reading("You move the pea seed to the seed jar.", intended)
 
 
 def test_expert_wins_eval_instances_under_the_papers_cap():
@@ -114,8 +148,11 @@ def test_observation_lists_bounded_deduplicated_admissible_actions(env):
     assert 5 < len(actions) <= 100 and len(set(actions)) == len(actions)
     assert info["admissible_total"] > len(actions)  # the engine offered far more
     assert {"look around", "inventory"} <= set(actions) and "reset task" not in actions
-    assert obs.startswith("This room is called") and "Admissible actions" in obs
-    assert all(a in obs for a in actions) and "Action templates" in obs and "Objects: " in obs
+    # The observation has the scene, the templates and the objects; the admissible actions are
+    # listed once, by the prompt, from info (not a second time in the observation).
+    assert obs.startswith("This room is called") and "Action templates" in obs and "Objects: " in obs
+    assert "Admissible actions" not in obs and "\n".join(actions[:2]) not in obs
+    assert f"{info['admissible_total'] - len(actions)} more valid actions" in obs
     for action in actions[5:: max(len(actions) // 4, 1)][:4]:  # listed actions are understood
         env.reset(seed=4)
         _, reward, _, _, step_info = env.step(action)
@@ -142,7 +179,7 @@ def test_unknown_actions_are_invalid_and_change_nothing(env):
         new_obs, reward, terminated, truncated, new_info = env.step(action)
         assert new_info["invalid"] and reward == pytest.approx(-0.1) and not terminated, action
         assert new_info["score"] == info["score"]
-    assert env.step("look around")[0].split("\n\nAdmissible")[0] == obs.split("\n\nAdmissible")[0]
+    assert env.step("look around")[0].split("\n\nAction templates")[0] == obs.split("\n\nAction templates")[0]
 
 
 def test_made_without_gold_path_there_is_no_expert(env):

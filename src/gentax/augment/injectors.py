@@ -16,7 +16,7 @@ What eps means, per domain:
   sciworld  (our design; the paper has no ScienceWorld injector) max(1, floor(eps / 12)) sentences
             in the scene description such as "Behind a locked glass case you see a dusty
             barometer (it cannot be reached).": objects named nowhere in the observation or the
-            task, so no action can refer to them; the admissible actions and object lists that
+            task, so no action can refer to them; the action templates and the object list that
             follow the description are untouched.
   cross     a description of another domain's state ("There is a monitor showing a shopping
             webpage: ..."), about eps characters of it, at a random line position.
@@ -150,7 +150,7 @@ SCIWORLD_TEMPLATES = ("Behind a locked glass case you see a {desc} {obj} (it can
 
 
 def sciworld(obs: str, env, rng: np.random.Generator, eps: float) -> str:
-    scene, sep, rest = obs.partition("\n\nAdmissible actions")
+    scene, sep, rest = obs.partition("\n\nAction templates")  # the templates and objects stay as they are
     seen = (obs + " " + env.task).lower()
     pool = tuple(o for o in SCIWORLD_OBJECTS if o not in seen)
     if not pool:  # every candidate is part of this scene: better no distractor than a real name

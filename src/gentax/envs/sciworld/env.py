@@ -7,28 +7,33 @@ gentax `eval` = the engine's test variations (its dev variations are left for va
 variation, so train and eval never share an instance.
 
 Observation. What the agent sees (the engine's answer to the last action; "look around" at
-reset), then the admissible actions: the engine's action templates filled with the objects in
-view or in the inventory, as the engine validates them (it also lists objects its parser
-cannot refer to, such as the sewer behind a drain: those are dropped). That list runs to
-~1,000-4,000 per state, most of them absurd ("connect agent to air"), so it is deduplicated
-(one name per object combination) and bounded: actions without objects, then one-object
-actions, then two-object ones, each group taken round-robin over templates so every template
-shows up, cut at `max_admissible`. The templates and the objects follow, so an agent can
-still compose any action. Validating actions is most of the engine's time per step;
-`admissible=False` skips it (only object-free actions are listed), for expert-data collection.
-Generating the gold path (the expert) is most of a reset's time; `gold_path=False` skips it.
+reset), then the action templates and the objects in view or in the inventory, so an agent can
+compose any action. The admissible actions are `admissible_actions()` (`info["admissible_actions"]`),
+not repeated in the observation: the prompt lists them once, for every domain. They are the
+engine's action templates filled with those objects, as the engine validates them (it also
+lists objects its parser cannot refer to, such as the sewer behind a drain: those are dropped).
+That list runs to ~1,000-4,000 per state, most of them absurd ("connect agent to air"), so it
+is deduplicated (one name per object combination) and bounded: actions without objects, then
+one-object actions, then two-object ones, each group taken round-robin over templates so every
+template shows up, cut at `max_admissible`. Validating actions is most of the engine's time per
+step; `admissible=False` skips it (only object-free actions are listed), for expert-data
+collection. Generating the gold path (the expert) is most of a reset's time; `gold_path=False`
+skips it.
 
 Engine quirks: an ambiguous action gets the engine's own question back ("Ambiguous request:
 Please enter the number for the action you intended ... 0: ..., 1: ..."), and the admissible
-actions are then those numbers (the gold paths answer it the same way); "No known action
-matches that input." (or "Unknown action." to a pending question) is an invalid action: the
-engine leaves its state unchanged.
+actions are then those numbers; "No known action matches that input." (or "Unknown action."
+to a pending question, which also drops the question) is an invalid action: the engine leaves
+its state unchanged. The gold paths answer those questions by number too, but the engine orders
+the readings differently from one world to the next, so the expert answers by meaning instead
+(see `pick_reading`).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from typing import Any
 
 from gentax.envs.base import Split, TextEnv, instance_rng
@@ -50,6 +55,7 @@ TASK_TYPES: tuple[str, ...] = (
 # an ambiguity question).
 NOT_UNDERSTOOD = ("No known action matches that input.", "Unknown action.")
 AMBIGUOUS = "Ambiguous request"
+READING = re.compile(r"^(\d+):\s*(.*)$", flags=re.MULTILINE)  # "0:\tmove pea seed (in seed jar, ...) to ..."
 # Listed nowhere: "reset task" restarts the episode inside the engine (still accepted if typed).
 UNLISTED = {"reset task"}
 
@@ -112,6 +118,49 @@ def bounded_actions(valid: list[dict[str, Any]], object_free: list[str], limit: 
     return kept, total
 
 
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def _moves_nothing(reading: str) -> bool:
+    """A reading that puts an object where it already is ("move pea seed (in seed jar, ...) to
+    seed jar (...)"): the engine accepts it and nothing happens."""
+    first = re.match(r"^.*? \((?:in|on) ([^,()]+)", reading)
+    if first is None:
+        return False
+    return re.search(rf"\) (?:to|into|in|on) {re.escape(first[1])} ?(?:\(|$)", reading) is not None
+
+
+def pick_reading(question: str, intended: str) -> int:
+    """The number of the reading, among those an ambiguity question lists, that best matches
+    the `intended` action (the one that raised the question).
+
+    The gold paths answer these questions with "0": the first reading when the engine generated
+    them, in another copy of the world. The engine lists the readings in an order that changes
+    from one world to the next (its objects' hash order), so replaying the number can pick
+    another object: in mendelian genetics a seed already in the seed jar instead of a new one
+    on a plant, and a later gold action then fails. All readings are the engine's parses of the
+    intended text, so the one whose first object (its name and containers) shares most words
+    with it is taken ("pea seed" "in ... plant" for "round green pea seed in the seed stage in
+    reproducing plant", rather than "pea" or a "pea seed" "in seed jar"), then the one whose whole
+    text does; on a tie, one that does not put an object where it already is; then one naming the
+    kind of object most readings name (for "organism on unknown b plant", one of the seeds on
+    the plant rather than a bee that landed on it); then the first, as the gold path did."""
+    readings = [(int(n), text) for n, text in READING.findall(question)]
+    if not readings:
+        raise ValueError(f"not an ambiguity question with numbered readings: {question[:200]!r}")
+    wanted = _words(intended)
+    kinds = Counter(text.split(" (")[0] for _, text in readings)  # "move unknown B seed", "move adult bee"
+
+    def match(reading: tuple[int, str]) -> tuple[int, int, bool, int, int]:
+        number, text = reading
+        first_object = text.split(")")[0]  # "move pea seed (in pea plant, in flower pot 1, ..."
+        return (len(_words(first_object) & wanted), len(_words(text) & wanted),
+                not _moves_nothing(text), kinds[text.split(" (")[0]], -number)
+
+    return max(readings, key=match)[0]
+
+
 class SciWorldEnv(TextEnv):
     """`gentax/ScienceWorld-v0`: elementary-science tasks in the real ScienceWorld engine."""
 
@@ -148,6 +197,8 @@ class SciWorldEnv(TextEnv):
         self.variation = -1
         self.gold: list[str] = []
         self._gold_pos: int | None = 0  # next gold action; None once the agent left the gold path
+        self._asked = ""  # the action an ambiguity question is about (while one is pending)
+        self._asked_pos: int | None = None  # where the gold path was when that action was sent
         self._task_text = ""
         self._feedback = ""
         self._score = 0
@@ -207,6 +258,7 @@ class SciWorldEnv(TextEnv):
         self.task_name, self.variation = task, variation
         self._gold_pos, self._infra_error = 0, None
         self._send("look around")
+        self._asked, self._asked_pos = "", None
 
     # ----- one engine round trip per step -------------------------------------------------
     def _send(self, action: str) -> str:
@@ -244,6 +296,8 @@ class SciWorldEnv(TextEnv):
     def _act(self, action: str) -> bool:
         if self._infra_error is not None:
             return True  # the episode already ended on an engine failure
+        planned = self._expert_plan()
+        pending = self._question_pending()
         try:
             feedback = self._send(action)
         except EngineFailure as e:
@@ -251,13 +305,37 @@ class SciWorldEnv(TextEnv):
             self._admissible, self._templates, self._objects = [], [], []
             return True  # not the policy's fault: no invalid-action penalty
         if feedback.startswith(NOT_UNDERSTOOD) or not action:
-            if self._gold_pos is not None and self.gold[self._gold_pos:self._gold_pos + 1] == [action]:
+            if planned is not None and action == planned[0]:
                 self._gold_pos = None  # the gold path broke (see `expert_action`)
+            elif pending and self._gold_pos is not None:
+                self._gold_pos = self._asked_pos  # the question was dropped: the expert asks again
             return False
-        if self._gold_pos is not None:
-            on_path = self._gold_pos < len(self.gold) and action == self.gold[self._gold_pos]
-            self._gold_pos = self._gold_pos + 1 if on_path else None
+        if planned is not None and action == planned[0]:
+            if feedback.startswith(AMBIGUOUS):
+                self._asked, self._asked_pos = action, self._gold_pos
+            self._gold_pos = planned[1]
+        else:
+            self._gold_pos = None
         return True
+
+    def _question_pending(self) -> bool:
+        return self._feedback.startswith(AMBIGUOUS)
+
+    def _expert_plan(self) -> tuple[str, int] | None:
+        """The expert's next action and the gold position after it (None: no expert).
+
+        A pending ambiguity question is answered by `pick_reading` (consuming the gold path's own
+        number, if it has one there); a number in the gold path that answers a question this
+        world did not ask is skipped."""
+        pos = self._gold_pos
+        if pos is None or not self.gold:
+            return None
+        if self._question_pending():
+            answer = str(pick_reading(self._feedback, self._asked))
+            return answer, pos + 1 if pos < len(self.gold) and self.gold[pos].strip().isdigit() else pos
+        while pos < len(self.gold) and self.gold[pos].strip().isdigit():
+            pos += 1
+        return (self.gold[pos], pos + 1) if pos < len(self.gold) else None
 
     # ----- what the agent reads -----------------------------------------------------------
     @property
@@ -267,12 +345,12 @@ class SciWorldEnv(TextEnv):
     def _observe(self) -> str:
         if self._infra_error is not None:
             return f"{self._feedback}\n\n[The ScienceWorld engine failed; the episode is over.]"
+        # The admissible actions are not repeated here: the prompt lists them (info / admissible_actions()).
         extra = self._admissible_total - len(self._admissible)
-        more = f" (and {extra} more, e.g. other object pairs)" if extra > 0 else ""
+        more = f"; they make {extra} more valid actions than the admissible ones listed" if extra > 0 else ""
         return (
             f"{self._feedback}\n\n"
-            f"Admissible actions{more}:\n" + "\n".join(self._admissible) + "\n\n"
-            "Action templates (OBJ = one of the objects): " + ", ".join(self._templates) + "\n"
+            f"Action templates (OBJ = one of the objects{more}): " + ", ".join(self._templates) + "\n"
             "Objects: " + ", ".join(self._objects)
         )
 
@@ -290,15 +368,13 @@ class SciWorldEnv(TextEnv):
     def expert_action(self) -> str | None:
         """The engine's gold action sequence, while the agent has followed it (None after).
 
-        Gold paths answer the engine's ambiguity questions by number, and the engine orders the
-        readings by its internal state: after other episodes in the same JVM a number can pick
-        a different (non-equivalent) object and a later gold action then fails. The expert then
-        gives up (None) instead of repeating an action the engine rejects."""
+        Ambiguity questions are answered by meaning, not by the gold path's number (see
+        `pick_reading`). If a gold action is still rejected (the world diverged from the one the
+        gold path was generated in), the expert gives up (None) instead of repeating it."""
         if not self.gold_path:
             raise RuntimeError("this ScienceWorld env was made with gold_path=False: it has no expert")
-        if self._gold_pos is None or self._gold_pos >= len(self.gold):
-            return None
-        return self.gold[self._gold_pos]
+        planned = self._expert_plan()
+        return None if planned is None else planned[0]
 
     def _extra_info(self) -> dict[str, Any]:
         return {
