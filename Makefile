@@ -47,6 +47,7 @@ bench: setup
 	$(PY) bench/webshop_search.py
 	$(PY) bench/llm_generation.py
 	$(PY) bench/sciworld_overhead.py
+	$(PY) bench/env_pools.py
 	$(MAKE) bench-grpo
 
 # GRPO update throughput against TRL's GRPOTrainer (a few minutes on 2 CPU cores).

@@ -7,6 +7,7 @@ import os
 import signal
 
 import pytest
+import ray  # `make setup` installs the [ray] extra
 import torch
 from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
@@ -18,8 +19,6 @@ from gentax.rollout.generation import Sampling, TransformersGenerator
 from gentax.rollout.pool import EnvSpec, make_pool, play_batched
 from gentax.train.config import ConfigError, TrainConfig
 from gentax.train.trainer import train
-
-ray = pytest.importorskip("ray")
 
 READY = {d for d in DOMAINS if not DOMAINS[d].problems()}
 # ScienceWorld is not reproducible across JVMs (the order of its admissible actions, and with it
@@ -215,3 +214,18 @@ def test_unknown_pool_and_env_errors_are_clear(pool):
     with pytest.raises(TypeError, match="no_such_option"):  # an env's own error: not infrastructure
         pool.start(EnvSpec("sokoban", env_kwargs={"no_such_option": 1}), [0])
     assert pool.lost_workers == lost
+
+
+def test_cli_rollout_plays_through_a_process_pool():
+    from typer.testing import CliRunner
+
+    from gentax.cli import app
+
+    runner = CliRunner()
+    args = ["rollout", "sokoban", "--policy", "expert", "--episodes", "3", "--json"]
+    pooled = runner.invoke(app, [*args, "--env-pool", "process", "--env-workers", "2"])
+    local = runner.invoke(app, args)
+    assert pooled.exit_code == 0 and local.exit_code == 0, pooled.output
+    assert json.loads(pooled.output) == json.loads(local.output)
+    bad = runner.invoke(app, [*args, "--env-pool", "gpu"])
+    assert bad.exit_code == 2 and "unknown env pool 'gpu'" in bad.output
