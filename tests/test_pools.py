@@ -38,7 +38,14 @@ IN_PROCESS: dict[str, list] = {}  # each domain's in-process episodes, played on
 @pytest.fixture(scope="module")
 def ray_session():
     """One local Ray session for the whole module (starting Ray takes seconds)."""
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    for attempt in range(3):  # Ray gives its node 30 s to start: not always enough on a busy CPU
+        try:
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+            break
+        except Exception:  # noqa: BLE001 - "node timed out during startup": try again
+            ray.shutdown()
+            if attempt == 2:
+                raise
     yield
     ray.shutdown()
 
