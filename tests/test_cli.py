@@ -63,3 +63,16 @@ def test_unknown_domain_and_policy_fail_with_a_message():
     assert out.returncode != 0 and "unknown domain" in (out.stdout + out.stderr)
     out = gentax_cli("rollout", "sokoban", "--policy", "genius")
     assert out.returncode != 0 and "unknown policy" in (out.stdout + out.stderr)
+
+
+def test_env_args_reach_the_environment(tmp_path):
+    path = tmp_path / "traj.jsonl"
+    out = gentax_cli("rollout", "sokoban", "--policy", "expert", "--episodes", "3", "--env-arg", "rows=5",
+                     "--env-arg", "cols=5", "--env-arg", "max_solution_steps=1", "--out", str(path), "--json")
+    assert out.returncode == 0, out.stderr
+    for episode in map(json.loads, path.read_text().splitlines()):
+        assert episode["won"] and episode["total_reward"] == 10.0 and len(episode["steps"]) == 1
+        assert "5x5 grid" in episode["steps"][0]["info"]["task"]
+    out = gentax_cli("collect", "sokoban", "--episodes", "1", "--env-arg", "rows",
+                     "--out", str(tmp_path / "x"))
+    assert out.returncode != 0 and "KEY=VALUE" in (out.stdout + out.stderr)

@@ -13,6 +13,11 @@ def test_yaml_then_overrides(tmp_path):
     assert cfg.domains == {"sokoban": 2.0}
 
 
+def test_exponent_without_a_dot_is_a_number():
+    # YAML 1.1 reads `1e-5` as a string; a user typing lr=1e-5 means the number
+    assert TrainConfig.load(None, ["lr=1e-5", "kl_coef=2e-3"]).lr == 1e-5
+
+
 @pytest.mark.parametrize(
     ("override", "field"),
     [("steps=0", "steps"), ("lr=fast", "lr"), ("dtype=fp8", "dtype"), ("group_size=1", "group_size"),

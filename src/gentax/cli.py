@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import typer
+import yaml
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -37,6 +38,18 @@ def _env_pool(kind: str, workers: int, ray_address: str):
 AUGMENT = typer.Option(0.0, "--augment", help="Distractor volume eps (0 = off; meaning per domain).")
 AUGMENT_PROB = typer.Option(1.0, "--augment-prob", help="Probability that a trajectory is augmented.")
 AUGMENT_KIND = typer.Option("domain", "--augment-kind", help="domain or cross.")
+ENV_ARG = typer.Option([], "--env-arg", help="Domain option KEY=VALUE, e.g. rows=5 (repeatable).")
+
+
+def _env_kwargs(items: list[str]) -> dict:
+    """`--env-arg KEY=VALUE` pairs -> the env's keyword arguments (values read as YAML)."""
+    kwargs = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"--env-arg {item!r}: expected KEY=VALUE, e.g. rows=5")
+        kwargs[key.strip()] = yaml.safe_load(raw)
+    return kwargs
 
 
 def _augment(eps: float, prob: float, kind: str, seed: int = 0) -> AugmentConfig | None:
@@ -183,6 +196,7 @@ def rollout(
     augment: float = AUGMENT,
     augment_prob: float = AUGMENT_PROB,
     augment_kind: str = AUGMENT_KIND,
+    env_arg: list[str] = ENV_ARG,
     env_pool: str = ENV_POOL,
     env_workers: int = ENV_WORKERS,
     ray_address: str = RAY_ADDRESS,
@@ -210,18 +224,20 @@ def rollout(
                                 temperature=temperature, seed=seed)
             played = run_batched(domain, range(seed, seed + episodes), generator, group_size=group_size,
                                  split=split, max_steps=max_steps, prompt=PromptConfig(history, think),
-                                 sampling=sampling, augment=augmentation, pool=pool,
+                                 sampling=sampling, augment=augmentation, env_kwargs=_env_kwargs(env_arg),
+                                 pool=pool,
                                  on_episode_end=lambda _: progress.advance(bar))
             metrics = llm_metrics(played)
         elif env_pool != "inprocess":  # random / expert play, all episodes at once on the workers
             from gentax.rollout.pool import EnvSpec, play_batched
 
-            spec = EnvSpec(domain.lower(), split, max_steps, augmentation)
+            spec = EnvSpec(domain.lower(), split, max_steps, augmentation, _env_kwargs(env_arg))
             played = play_batched(pool, spec, range(seed, seed + episodes), policy, policy_seed=seed,
                                   on_episode_end=lambda _: progress.advance(bar))
             metrics = summarize(played)
         else:
-            env = make_env(domain, split=split, max_steps=max_steps, augment=augmentation)
+            env = make_env(domain, split=split, max_steps=max_steps, augment=augmentation,
+                           **_env_kwargs(env_arg))
             act = make_policy(policy, env, seed=seed)
             for i in range(episodes):
                 played.append(run_episode(env, act, seed=seed + i))
@@ -260,6 +276,7 @@ def evaluate(
     augment: float = AUGMENT,
     augment_prob: float = AUGMENT_PROB,
     augment_kind: str = AUGMENT_KIND,
+    env_arg: list[str] = ENV_ARG,
     env_pool: str = ENV_POOL,
     env_workers: int = ENV_WORKERS,
     ray_address: str = RAY_ADDRESS,
@@ -276,7 +293,8 @@ def evaluate(
     meta = {"model": model, "domains": names, "episodes": episodes, "temperature": temperature,
             "think": think, "seed": seed, "split": split, "history": history, "max_steps": max_steps,
             "max_new_tokens": max_new_tokens, "backend": backend, "dtype": dtype,
-            "augment": {"eps": augment, "prob": augment_prob, "kind": augment_kind}, "env_pool": env_pool}
+            "augment": {"eps": augment, "prob": augment_prob, "kind": augment_kind},
+            "env_kwargs": _env_kwargs(env_arg), "env_pool": env_pool}
     pool = _env_pool(env_pool, env_workers, ray_address)
     with pool, _progress(as_json) as progress:
         bars: dict[str, int] = {}
@@ -287,7 +305,8 @@ def evaluate(
         results = run_eval(generator, names, episodes, split=split, temperature=temperature, think=think,
                            history=history, seed=seed, max_steps=max_steps, max_new_tokens=max_new_tokens,
                            out_dir=out, meta=meta, on_start=start,
-                           augment=_augment(augment, augment_prob, augment_kind, seed), pool=pool,
+                           augment=_augment(augment, augment_prob, augment_kind, seed),
+                           env_kwargs=_env_kwargs(env_arg), pool=pool,
                            on_episode_end=lambda e: progress.advance(bars[e.domain]))
     if as_json:
         print(json.dumps(results))
@@ -398,6 +417,7 @@ def collect(
     no_think: bool = typer.Option(False, "--no-think", help="Answers without <think>."),
     history: int = typer.Option(2, help="Past (observation, action) pairs in the prompt."),
     out: Path = typer.Option(..., help="JSONL of (prompt, response) pairs."),
+    env_arg: list[str] = ENV_ARG,
 ) -> None:
     """Write expert (state, action) pairs in the RL prompt format, for SFT warm-up."""
     from gentax.agents.prompt import PromptConfig
@@ -407,7 +427,8 @@ def collect(
     if policy != "expert":
         raise typer.BadParameter("only the expert policy makes SFT data")
     summary = collect_pairs(domain, episodes, out, split=split, seed=seed, max_steps=max_steps,
-                            prompt=PromptConfig(history=history, think=not no_think))
+                            prompt=PromptConfig(history=history, think=not no_think),
+                            env_kwargs=_env_kwargs(env_arg))
     console.print(json.dumps({**summary, "out": str(out)}))
 
 

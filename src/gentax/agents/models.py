@@ -142,3 +142,14 @@ def load_model(name: str = DEFAULT_MODEL, device: str = "auto", dtype: str = "au
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = "left"
     return LoadedModel(model, tokenizer, name, device, autocast)
+
+
+def load_for_training(name: str = DEFAULT_MODEL, dtype: str = "auto") -> LoadedModel:
+    """A model to optimise. Under "auto" the weights stay fp32 (AdamW steps of lr ~1e-6 vanish
+    in bf16 weights) and matmuls run under bf16 autocast where the hardware has bf16: CUDA, or a
+    CPU with bf16 units."""
+    if dtype != "auto":
+        return load_model(name, dtype=dtype)
+    loaded = load_model(name, dtype="float32")
+    loaded.autocast_bf16 = loaded.device == "cuda" or cpu_has_bf16()
+    return loaded

@@ -64,7 +64,7 @@ class TransformersGenerator:
         import torch
 
         if self.loaded.autocast_bf16:
-            return torch.autocast("cpu", dtype=torch.bfloat16)
+            return torch.autocast(self.loaded.device, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
     def generate(self, prompts: Sequence[str], sampling: Sampling = Sampling()) -> list[Generation]:

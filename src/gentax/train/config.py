@@ -94,6 +94,13 @@ class TrainConfig:
                 raise ConfigError(f"{key}: unknown field (known: {', '.join(sorted(known))})")
         if isinstance(values.get("domains"), str):  # "sokoban" or "sokoban:1,webshop:2"
             values["domains"] = _parse_mix(values["domains"])
+        hints = get_type_hints(cls)
+        for key, value in values.items():  # YAML 1.1 reads 1e-5 (no dot) as a string
+            if hints[key] is float and isinstance(value, str):
+                try:
+                    values[key] = float(value)
+                except ValueError:
+                    pass  # validation names the field
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:

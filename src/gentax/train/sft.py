@@ -26,7 +26,7 @@ from gentax.agents.parsing import format_answer
 from gentax.agents.policies import ExpertPolicy
 from gentax.agents.prompt import PromptConfig, build_prompt, chat_messages
 from gentax.envs import get_domain, make_env
-from gentax.train.update import lr_factor
+from gentax.train.update import first_response_position, lr_factor
 
 
 def expert_thought(step: int, action: str) -> str:
@@ -102,10 +102,10 @@ class SFTConfig:
 def sft(rows: list[dict], out: str | Path, cfg: SFTConfig = SFTConfig(),
         log: Callable[[dict], None] | None = None) -> Path:
     """Fine-tune on the answers of `rows`; saves a loadable model folder at `out`."""
-    from gentax.agents.models import load_model
+    from gentax.agents.models import load_for_training
 
     torch.manual_seed(cfg.seed)
-    loaded = load_model(cfg.model)
+    loaded = load_for_training(cfg.model)
     model, tok = loaded.model, loaded.tokenizer
     render = lambda r: tok.apply_chat_template(chat_messages(r["prompt"]), tokenize=False,  # noqa: E731
                                                add_generation_prompt=True)
@@ -122,7 +122,7 @@ def sft(rows: list[dict], out: str | Path, cfg: SFTConfig = SFTConfig(),
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
     rng = random.Random(cfg.seed)
     order: list[int] = []
-    amp = torch.autocast("cpu", dtype=torch.bfloat16, enabled=loaded.autocast_bf16)
+    amp = torch.autocast(loaded.device, dtype=torch.bfloat16, enabled=loaded.autocast_bf16)
     model.train()
     for step in range(1, cfg.steps + 1):
         t0 = time.perf_counter()
@@ -137,10 +137,13 @@ def sft(rows: list[dict], out: str | Path, cfg: SFTConfig = SFTConfig(),
         for lo in range(0, len(batch), cfg.micro_batch_size):
             ids, labels, attn = _pack([examples[i] for i in batch[lo : lo + cfg.micro_batch_size]],
                                       tok.pad_token_id, loaded.device)
+            # loss on the answer tokens only (labels are -100 on the prompt and padding); the LM
+            # head runs only from the earliest answer position on
+            first = first_response_position(labels[:, 1:] != -100)
             with amp:
-                logits = model(input_ids=ids, attention_mask=attn).logits[:, :-1].float()
-            # loss on the answer tokens only (labels are -100 on the prompt and padding)
-            flat_logits, flat_labels = logits.reshape(-1, logits.size(-1)), labels[:, 1:].reshape(-1)
+                logits = model(input_ids=ids, attention_mask=attn,
+                               logits_to_keep=ids.size(1) - first).logits[:, :-1].float()
+            flat_logits, flat_labels = logits.reshape(-1, logits.size(-1)), labels[:, 1 + first:].reshape(-1)
             loss = F.cross_entropy(flat_logits, flat_labels, ignore_index=-100, reduction="sum") / n_tokens
             loss.backward()
             total += float(loss)

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from accelerate import Accelerator, PartialState
 
-from gentax.agents.models import load_model
+from gentax.agents.models import load_for_training
 from gentax.agents.prompt import PromptConfig
 from gentax.augment import AugmentConfig
 from gentax.rollout.batched import llm_metrics, run_batched
@@ -59,7 +59,7 @@ def _schedule(cfg: TrainConfig, optimizer: torch.optim.Optimizer):
 
 def build_policy(cfg: TrainConfig):
     """The trainable model (full or LoRA), its frozen reference, and its generator."""
-    loaded = load_model(cfg.model, dtype=cfg.dtype)
+    loaded = load_for_training(cfg.model, dtype=cfg.dtype)
     model = loaded.model
     if cfg.lora:
         from peft import LoraConfig, get_peft_model

@@ -74,16 +74,32 @@ def collate(samples: list[Sample], pad_id: int) -> Batch:
 def token_logprobs(
     model: torch.nn.Module, batch: Batch, temperature: float = 1.0, with_entropy: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Log-prob of every next token [B, L-1] (and the entropy of each distribution)."""
-    logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits[:, :-1]
+    """Log-prob of every next token [B, L-1] (and the entropy of each distribution).
+
+    Only positions from the batch's earliest response token on go through the LM head (the
+    others read 0): prompts are most of each sequence, and the head's [L, vocab] logits are
+    the largest tensor of the pass."""
+    first = first_response_position(batch.response_mask)
+    logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
+                   logits_to_keep=batch.input_ids.size(1) - first).logits[:, :-1]
     logits = logits.float() / max(temperature, 1e-6)
     logp_all = F.log_softmax(logits, dim=-1)
-    logp = logp_all.gather(-1, batch.targets.unsqueeze(-1)).squeeze(-1)
+    logp = _pad_left(logp_all.gather(-1, batch.targets[:, first:].unsqueeze(-1)).squeeze(-1), first)
     entropy = None
     if with_entropy:
         with torch.no_grad():
-            entropy = -(logp_all.exp() * logp_all).sum(-1)
+            entropy = _pad_left(-(logp_all.exp() * logp_all).sum(-1), first)
     return logp, entropy
+
+
+def first_response_position(response_mask: torch.Tensor) -> int:
+    """The earliest position (over the batch) whose logits predict a response token."""
+    has = response_mask.any(dim=0).nonzero()
+    return int(has[0]) if len(has) else 0
+
+
+def _pad_left(values: torch.Tensor, width: int) -> torch.Tensor:
+    return torch.cat([values.new_zeros(values.size(0), width), values], dim=1)
 
 
 @dataclass
