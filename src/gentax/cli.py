@@ -17,6 +17,23 @@ from gentax.envs import DOMAINS, get_domain, make_env
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console()
 
+# Where envs run (rollout / eval): in this process, local worker processes, or Ray actors.
+ENV_POOL = typer.Option("inprocess", "--env-pool", help="inprocess, process or ray (env workers).")
+ENV_WORKERS = typer.Option(2, "--env-workers", min=1, help="--env-pool process/ray: number of workers.")
+RAY_ADDRESS = typer.Option("", "--ray-address", help="--env-pool ray: '' = local Ray, 'auto' = cluster.")
+
+
+def _env_pool(kind: str, workers: int, ray_address: str):
+    """The env pool for --env-pool (an unknown kind or a missing Ray is one clear line, exit 2)."""
+    from gentax.rollout.pool import make_pool
+
+    try:
+        return make_pool(kind, workers, ray_address or None)
+    except (ValueError, RuntimeError) as e:
+        console.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from None
+
+
 # Augmentation flags shared by play / rollout / profile (and the LLM commands).
 AUGMENT = typer.Option(0.0, "--augment", help="Distractor volume eps (0 = off; meaning per domain).")
 AUGMENT_PROB = typer.Option(1.0, "--augment-prob", help="Probability that a trajectory is augmented.")
@@ -180,6 +197,9 @@ def rollout(
     augment_prob: float = AUGMENT_PROB,
     augment_kind: str = AUGMENT_KIND,
     env_arg: list[str] = ENV_ARG,
+    env_pool: str = ENV_POOL,
+    env_workers: int = ENV_WORKERS,
+    ray_address: str = RAY_ADDRESS,
 ) -> None:
     """Run a policy for several episodes and report success, length and observation size."""
     from gentax.agents.policies import make_policy
@@ -189,8 +209,9 @@ def rollout(
     if policy not in {"random", "expert", "model"}:
         raise typer.BadParameter(f"unknown policy {policy!r}; choose random, expert or model")
     augmentation = _augment(augment, augment_prob, augment_kind, seed)
+    pool = _env_pool(env_pool, env_workers, ray_address)
     played = []
-    with _progress(as_json) as progress:
+    with pool, _progress(as_json) as progress:
         total = episodes * (group_size if policy == "model" else 1)
         bar = progress.add_task(f"{domain} / {policy}", total=total)
         if policy == "model":
@@ -204,8 +225,16 @@ def rollout(
             played = run_batched(domain, range(seed, seed + episodes), generator, group_size=group_size,
                                  split=split, max_steps=max_steps, prompt=PromptConfig(history, think),
                                  sampling=sampling, augment=augmentation, env_kwargs=_env_kwargs(env_arg),
+                                 pool=pool,
                                  on_episode_end=lambda _: progress.advance(bar))
             metrics = llm_metrics(played)
+        elif env_pool != "inprocess":  # random / expert play, all episodes at once on the workers
+            from gentax.rollout.pool import EnvSpec, play_batched
+
+            spec = EnvSpec(domain.lower(), split, max_steps, augmentation, _env_kwargs(env_arg))
+            played = play_batched(pool, spec, range(seed, seed + episodes), policy, policy_seed=seed,
+                                  on_episode_end=lambda _: progress.advance(bar))
+            metrics = summarize(played)
         else:
             env = make_env(domain, split=split, max_steps=max_steps, augment=augmentation,
                            **_env_kwargs(env_arg))
@@ -248,6 +277,9 @@ def evaluate(
     augment_prob: float = AUGMENT_PROB,
     augment_kind: str = AUGMENT_KIND,
     env_arg: list[str] = ENV_ARG,
+    env_pool: str = ENV_POOL,
+    env_workers: int = ENV_WORKERS,
+    ray_address: str = RAY_ADDRESS,
 ) -> None:
     """Evaluate a model on domains: success (pass@1), return, length, invalid and format errors."""
     from gentax.rollout.evaluate import evaluate as run_eval
@@ -262,8 +294,9 @@ def evaluate(
             "think": think, "seed": seed, "split": split, "history": history, "max_steps": max_steps,
             "max_new_tokens": max_new_tokens, "backend": backend, "dtype": dtype,
             "augment": {"eps": augment, "prob": augment_prob, "kind": augment_kind},
-            "env_kwargs": _env_kwargs(env_arg)}
-    with _progress(as_json) as progress:
+            "env_kwargs": _env_kwargs(env_arg), "env_pool": env_pool}
+    pool = _env_pool(env_pool, env_workers, ray_address)
+    with pool, _progress(as_json) as progress:
         bars: dict[str, int] = {}
 
         def start(domain: str, n: int) -> None:
@@ -273,7 +306,7 @@ def evaluate(
                            history=history, seed=seed, max_steps=max_steps, max_new_tokens=max_new_tokens,
                            out_dir=out, meta=meta, on_start=start,
                            augment=_augment(augment, augment_prob, augment_kind, seed),
-                           env_kwargs=_env_kwargs(env_arg),
+                           env_kwargs=_env_kwargs(env_arg), pool=pool,
                            on_episode_end=lambda e: progress.advance(bars[e.domain]))
     if as_json:
         print(json.dumps(results))

@@ -41,12 +41,14 @@ def evaluate(
     on_episode_end: Callable[[Episode], None] | None = None,
     augment: AugmentConfig | None = None,
     env_kwargs: dict[str, Any] | None = None,
+    pool: Any = None,
 ) -> dict[str, dict[str, Any]]:
     """Play `episodes` eval instances (seeds seed .. seed+episodes-1) per domain.
 
     Returns {domain: metrics} (or {domain: {"skipped": reason}} when its engine cannot run
     here). `env_kwargs` go to every domain's env (e.g. Sokoban's rows=5). With `out_dir`:
-    `<domain>.jsonl` trajectories and `summary.json` ({"config": meta, "domains": results})."""
+    `<domain>.jsonl` trajectories and `summary.json` ({"config": meta, "domains": results}).
+    `pool`: where the envs run (see run_batched)."""
     results: dict[str, dict[str, Any]] = {}
     out = Path(out_dir) if out_dir else None
     for name in domains:
@@ -62,7 +64,7 @@ def evaluate(
         played = run_batched(spec.name, range(seed, seed + episodes), generator, split=split,
                              max_steps=max_steps, prompt=PromptConfig(history=history, think=think),
                              sampling=sampling, on_episode_end=on_episode_end, augment=augment,
-                             env_kwargs=env_kwargs)
+                             env_kwargs=env_kwargs, pool=pool)
         results[spec.name] = llm_metrics(played)
         if out:
             write_jsonl(played, out / f"{spec.name}.jsonl")

@@ -60,6 +60,11 @@ class TrainConfig:
     dtype: str = _f("auto", "auto, float32 or bfloat16 (auto: bf16 autocast with fp32 weights)",
                     choices=("auto", "float32", "bfloat16"))
     backend: str = _f("transformers", "generation backend", choices=("transformers", "vllm"))
+    env_pool: str = _f("inprocess", "where envs run: inprocess, process (local workers) or ray (actors)",
+                       choices=("inprocess", "process", "ray"))
+    env_workers: int = _f(2, "env_pool process/ray: number of env workers", min=1)
+    ray_address: str = _f("", "env_pool ray: '' = local Ray, 'auto' = the cluster of `ray start`, "
+                          "or an address")
     val_every: int = _f(15, "validate on the eval split every N steps (0 = never)", min=0)
     val_episodes: int = _f(32, "validation episodes per domain", min=1)
     save_every: int = _f(15, "checkpoint every N steps", min=1)

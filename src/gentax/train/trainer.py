@@ -32,6 +32,7 @@ from gentax.augment import AugmentConfig
 from gentax.rollout.batched import llm_metrics, run_batched
 from gentax.rollout.episodes import Episode
 from gentax.rollout.generation import Sampling, make_generator
+from gentax.rollout.pool import EnvPool, make_pool
 from gentax.train.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from gentax.train.config import TrainConfig
 from gentax.train.grpo import group_advantages, zero_variance_share
@@ -92,7 +93,8 @@ def episodes_to_samples(
     return samples, overlong
 
 
-def validate(cfg: TrainConfig, generator, domains: list[str]) -> dict[str, float]:
+def validate(cfg: TrainConfig, generator, domains: list[str],
+             pool: EnvPool | None = None) -> dict[str, float]:
     """Success etc. on the eval split, fixed instances, validation temperature."""
     out: dict[str, float] = {}
     for domain in domains:
@@ -101,7 +103,7 @@ def validate(cfg: TrainConfig, generator, domains: list[str]) -> dict[str, float
             max_steps=cfg.max_env_steps.get(domain), prompt=PromptConfig(cfg.history, cfg.think),
             sampling=Sampling(max_new_tokens=cfg.max_response_tokens.get(domain, 512),
                               temperature=cfg.val_temperature, seed=cfg.seed),
-            env_kwargs=cfg.env_kwargs.get(domain),
+            env_kwargs=cfg.env_kwargs.get(domain), pool=pool,
         )
         for key, value in llm_metrics(episodes).items():
             out[f"val/{domain}/{key}"] = value
@@ -120,6 +122,7 @@ def train(
     torch.manual_seed(cfg.seed)
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
     loaded, model, ref, generator = build_policy(cfg)
+    envs = make_pool(cfg.env_pool, cfg.env_workers, cfg.ray_address or None)  # where envs run
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=0.0)
     # One process: these are the same objects. Under `accelerate launch` the model is wrapped
@@ -139,7 +142,7 @@ def train(
     elif metrics_path.exists():
         metrics_path.unlink()
     if start == 0 and cfg.val_every:
-        _write(metrics_path, {"step": 0, **validate(cfg, generator, domains)}, log)
+        _write(metrics_path, {"step": 0, **validate(cfg, generator, domains, envs)}, log)
 
     for step in range(start + 1, cfg.steps + 1):
         rng = np.random.default_rng([cfg.seed, step, accelerator.process_index])
@@ -157,7 +160,7 @@ def train(
             max_steps=cfg.max_env_steps.get(domain), prompt=PromptConfig(cfg.history, cfg.think),
             sampling=Sampling(max_new_tokens=cfg.max_response_tokens.get(domain, 512),
                               temperature=cfg.rollout_temperature, seed=int(rng.integers(2**31))),
-            augment=augment, env_kwargs=cfg.env_kwargs.get(domain),
+            augment=augment, env_kwargs=cfg.env_kwargs.get(domain), pool=envs,
         )
         timings["rollout_s"] = time.perf_counter() - t0
 
@@ -193,7 +196,7 @@ def train(
                           tokens_per_s=stats.tokens_per_s)
         if cfg.val_every and (step % cfg.val_every == 0 or step == cfg.steps):
             t0 = time.perf_counter()
-            record.update(validate(cfg, generator, domains))
+            record.update(validate(cfg, generator, domains, envs))
             timings["validate_s"] = time.perf_counter() - t0
 
         # 5. checkpoint, then the metrics line: a logged step is always a saved or redoable one
@@ -205,6 +208,7 @@ def train(
         _write(metrics_path, {**record, **timings}, log)
         if stop_after is not None and step >= stop_after:
             break
+    envs.close()
     return run_dir
 
 
