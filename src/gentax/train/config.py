@@ -59,7 +59,8 @@ class TrainConfig:
     lora_alpha: int = _f(32, "LoRA alpha", min=1)
     dtype: str = _f("auto", "auto, float32 or bfloat16 (auto: bf16 autocast with fp32 weights)",
                     choices=("auto", "float32", "bfloat16"))
-    backend: str = _f("transformers", "generation backend", choices=("transformers", "vllm"))
+    # vLLM is not in training yet: it would keep sampling from the starting weights (docs/scale.md)
+    backend: str = _f("transformers", "generation backend of training rollouts", choices=("transformers",))
     env_pool: str = _f("inprocess", "where envs run: inprocess, process (local workers) or ray (actors)",
                        choices=("inprocess", "process", "ray"))
     env_workers: int = _f(2, "env_pool process/ray: number of env workers", min=1)

@@ -70,8 +70,7 @@ def build_policy(cfg: TrainConfig):
         ref = _AdapterOff(model) if cfg.kl_coef else None
     else:
         ref = copy.deepcopy(model).eval().requires_grad_(False) if cfg.kl_coef else None
-    generator = make_generator("transformers", loaded) if cfg.backend == "transformers" else \
-        make_generator("vllm", cfg.model)
+    generator = make_generator("transformers", loaded)
     return loaded, model, ref, generator
 
 
