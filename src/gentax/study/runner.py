@@ -62,11 +62,14 @@ class Cells:
         if path.exists():
             return json.loads(path.read_text())
         self.log(f"cell {name} ...")
-        t0 = time.perf_counter()
-        value = {**compute(), "seconds": round(time.perf_counter() - t0, 2)}
+        t0, cpu0 = time.perf_counter(), time.process_time()
+        # wall seconds, and CPU seconds of this process (all its threads): the second does not
+        # depend on what else the machine runs
+        value = {**compute(), "seconds": round(time.perf_counter() - t0, 2),
+                 "cpu_seconds": round(time.process_time() - cpu0, 2)}
         write_json_atomic(path, value)
         self.computed.append(name)
-        self.log(f"cell {name} done in {value['seconds']:.1f}s")
+        self.log(f"cell {name} done in {value['seconds']:.1f}s ({value['cpu_seconds']:.1f} CPU s)")
         return value
 
 
