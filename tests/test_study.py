@@ -1,0 +1,189 @@
+"""`gentax study` end to end on a tiny randomly initialised Llama (the default model's tokenizer),
+real environments, real GRPO and SFT: results.json holds exactly the cells' numbers, a rerun
+recomputes nothing finished, a cut training run resumes from its checkpoint, bad configs fail
+naming the field, and zero baselines reach the report as "undefined"."""
+
+import json
+
+import pytest
+import torch
+import yaml
+from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+from typer.testing import CliRunner
+
+from gentax.agents.models import _default_weights_dir
+from gentax.cli import app
+from gentax.study.config import StudyConfig
+from gentax.study.report import build_report
+from gentax.study.results import load_results
+from gentax.study.runner import mean_summary, plan_runs, run_study
+from gentax.train.checkpoint import list_checkpoints
+from gentax.train.config import ConfigError
+from gentax.train.trainer import train
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tiny-llama")
+    tok = AutoTokenizer.from_pretrained(_default_weights_dir())
+    torch.manual_seed(0)
+    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
+                      tie_word_embeddings=True, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
+    LlamaForCausalLM(cfg).save_pretrained(path)
+    tok.save_pretrained(path)
+    return str(path)
+
+
+def tiny_study(model, **changes) -> dict:
+    config = {
+        "name": "tiny", "model": model, "eval_domains": ["sokoban", "webshop"], "train_domains": ["sokoban"],
+        "variants": [{"think": False}, {"think": False, "sft": True}], "seeds": [0],
+        "train": {"steps": 2, "instances_per_step": 1, "group_size": 2, "lr": 1e-4,
+                  "max_response_tokens": {"sokoban": 8}, "max_env_steps": {"sokoban": 1},
+                  "env_kwargs": {"sokoban": {"max_solution_steps": 1}}, "history": 0,
+                  "mini_batch_size": 16, "micro_batch_size": 8, "val_every": 0, "save_every": 1,
+                  "skip_zero_advantage": False},
+        "eval": {"episodes": 2, "max_env_steps": 2, "max_new_tokens": 8, "think": False, "history": 0},
+        "last_k": 2, "profile": {"episodes": 2, "max_steps": 5},
+        "sft": {"collect_episodes": 2, "steps": 1, "batch_size": 4}, "examples": 1,
+    }
+    config.update(changes)
+    return config
+
+
+class Log(list):
+    def __call__(self, line):
+        self.append(str(line))
+
+    def computed(self):
+        return [line.removeprefix("cell ").removesuffix(" ...") for line in self if line.endswith(" ...")]
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory, tiny_model):
+    out = tmp_path_factory.mktemp("study")
+    cfg = StudyConfig.from_dict(tiny_study(tiny_model))
+    log = Log()
+    run_study(cfg, out, log=log)
+    build_report(out)
+    return out, cfg, log
+
+
+def cell(out, name):
+    return json.loads((out / "cells" / f"{name}.json").read_text())
+
+
+def test_results_hold_exactly_the_cells_numbers(finished):
+    out, cfg, log = finished
+    results = load_results(out / "results.json")  # also checks the report's schema
+    domains = ["sokoban", "webshop"]
+    assert results["domains"] == domains
+    assert sorted(log.computed()) == sorted(
+        [f"profile-{d}" for d in domains] + [f"baseline-{d}" for d in domains]
+        + ["train-sokoban-nothink-seed0", "sft-sokoban-sft-nothink-seed0", "train-sokoban-sft-nothink-seed0"]
+        + [f"eval-sokoban-{v}-seed0-step{s}-{d}" for v in ("nothink", "sft-nothink") for s in (1, 2)
+           for d in domains])
+    for d in domains:
+        assert results["baseline"]["eval"][d] == cell(out, f"baseline-{d}")["eval"]
+        assert results["profiles"][d] == cell(out, f"profile-{d}")["profile"]
+    assert [r["id"] for r in results["runs"]] == [r.id for r in plan_runs(cfg)]
+    for run in results["runs"]:
+        assert run["checkpoints"] == [1, 2]  # the last K = 2 of the run's checkpoints
+        trained = cell(out, f"train-{run['id']}")
+        assert run["curve"] == trained["curve"] and [p["step"] for p in run["curve"]] == [1, 2]
+        for d in domains:
+            per_ckpt = [cell(out, f"eval-{run['id']}-step{s}-{d}")["eval"] for s in (1, 2)]
+            assert run["eval"][d] == mean_summary(per_ckpt)
+            assert run["eval"][d]["episodes"] == 2 * 2
+    sft_run = results["runs"][1]
+    assert sft_run["variant"] == {"name": "sft-nothink", "augment": False, "think": False, "sft": True,
+                                  "seed": 0}
+    sft_model = cell(out, f"sft-{sft_run['id']}")["model"]
+    assert cell(out, f"train-{sft_run['id']}")["config"]["model"] == sft_model  # RL starts from the SFT model
+    # example trajectories are real steps of the evaluated episodes
+    example = results["examples"]["sokoban"][0]
+    assert example["model"] == "baseline" and example["steps"][0]["observation"]
+
+
+def test_zero_baselines_reach_the_report_as_undefined(finished):
+    out, _, _ = finished
+    results = load_results(out / "results.json")
+    # a random tiny model never wins: every baseline is zero, so no relative change exists
+    assert all(results["baseline"]["eval"][d]["success"] == 0 for d in results["domains"])
+    md = (out / "report.md").read_text()
+    assert "relative change undefined (zero baseline)" in md
+    assert "inf" not in md.replace("information", "").replace("info", "")
+    assert (out / "report.html").stat().st_size > 0
+
+
+def test_rerun_recomputes_only_what_is_missing(finished):
+    out, cfg, _ = finished
+    lost = "eval-sokoban-nothink-seed0-step2-webshop"
+    (out / "cells" / f"{lost}.json").unlink()
+    (out / "results.json").unlink()
+    kept = {p.name: p.stat().st_mtime_ns for p in (out / "cells").iterdir()}
+    log = Log()
+    run_study(cfg, out, log=log)
+    assert log.computed() == [lost]
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "cells").iterdir() if p.name in kept} == kept
+    assert load_results(out / "results.json")["runs"][0]["eval"]["webshop"]["episodes"] == 4
+
+
+def test_a_cut_training_run_resumes_from_its_checkpoint(tmp_path, tiny_model):
+    cfg = StudyConfig.from_dict(tiny_study(tiny_model, eval_domains=["sokoban"], variants=[{"think": False}],
+                                           last_k=1))
+    (run,) = plan_runs(cfg)
+    run_dir = tmp_path / "runs" / run.id / "train"
+    # the study was killed during training, after step 1 was saved
+    train(cfg.run_config(run.train_domain, run.variant, run.seed, cfg.model, run_dir), stop_after=1)
+    first = list_checkpoints(run_dir)[0]
+    before = (first / "model.safetensors").stat().st_mtime_ns
+    log = Log()
+    run_study(cfg, tmp_path, log=log)
+    assert [line.split()[2] for line in log if line.strip().startswith("train step")] == ["2"]
+    assert (first / "model.safetensors").stat().st_mtime_ns == before
+    steps = [json.loads(line)["step"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [1, 2]
+    assert load_results(tmp_path / "results.json")["runs"][0]["checkpoints"] == [2]
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"eval_domains": ["sokoban", "chess"]}, "eval_domains: unknown domain 'chess'"),
+    ({"train_domains": ["webshop"], "eval_domains": ["sokoban"]}, "train_domains: 'webshop' must also be"),
+    ({"variants": [{"think": False}, {"think": False, "name": "again"}]}, "variants[1]: has the same"),
+    ({"variants": [{"thinking": True}]}, "variants[0].thinking: unknown field"),
+    ({"variants": [{"train": {"lr": -1}}]}, "variants[think].train.lr: must be >= 0.0"),
+    ({"train": {"group_size": 1}}, "train.group_size: must be >= 2"),
+    ({"train": {"think": True}}, "train.think: is set by the study"),
+    ({"eval": {"episodes": 0}}, "eval.episodes: must be >= 1"),
+    ({"eval": {"epsiodes": 3}}, "eval.epsiodes: unknown field"),
+    ({"augment": {"eps": {"webshop": 30}}}, "augment.eps.sokoban: missing"),
+    ({"last_k": "all"}, "last_k: expected an integer"),
+    ({"seeds": []}, "seeds: expected a non-empty list"),
+    ({"colour": "blue"}, "colour: unknown field"),
+])
+def test_bad_config_names_the_field(change, message):
+    with pytest.raises(ConfigError) as e:
+        StudyConfig.from_dict(tiny_study("default", **change))
+    assert str(e.value).startswith(message), str(e.value)
+
+
+def test_the_shipped_configs_are_valid():
+    demo = StudyConfig.load("configs/demo.yaml")
+    assert demo.model == "default" and demo.eval_domains == ["sokoban", "webshop", "alfworld", "sciworld"]
+    paper = StudyConfig.load("configs/paper.yaml")
+    assert paper.model == "meta-llama/Llama-3.1-8B-Instruct" and paper.train["steps"] == 150
+    assert len(paper.train_domains) == 4 and paper.last_k == 4 and len(paper.seeds) == 3
+    assert {(v.augment, v.think, v.sft) for v in paper.variants} == {
+        (False, True, False), (True, True, False), (False, False, False), (False, True, True)}
+    run = paper.run_config("alfworld", paper.variants[1], 2, paper.model, "x")
+    assert run.augment_eps == 250 and run.think and run.seed == 2 and run.domains == {"alfworld": 1.0}
+
+
+def test_cli_bad_config_exits_2_with_the_field(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"eval": {"episodes": -1}}))
+    out = CliRunner().invoke(app, ["study", str(bad), "--out", str(tmp_path / "o")])
+    assert out.exit_code == 2 and "eval.episodes: must be >= 1" in out.output
+    assert not (tmp_path / "o").exists()  # nothing ran
