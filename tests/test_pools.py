@@ -8,10 +8,8 @@ import signal
 
 import pytest
 import ray  # `make setup` installs the [ray] extra
-import torch
-from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-from gentax.agents.models import _default_weights_dir, load_model
+from gentax.agents.models import load_model
 from gentax.agents.prompt import PromptConfig
 from gentax.envs import DOMAINS
 from gentax.rollout.batched import run_batched
@@ -55,20 +53,6 @@ def pool(request, ray_session):
     """A 2-worker pool of each kind, shared by the module's tests (workers start once)."""
     with make_pool(request.param, workers=2) as envs:
         yield envs
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    """A tiny random Llama with the default model's tokenizer: LLM rollouts cost little here."""
-    path = tmp_path_factory.mktemp("tiny-llama")
-    tok = AutoTokenizer.from_pretrained(_default_weights_dir())
-    torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
-                      tie_word_embeddings=True, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
-    LlamaForCausalLM(cfg).save_pretrained(path)
-    tok.save_pretrained(path)
-    return str(path)
 
 
 @pytest.fixture(scope="module")

@@ -6,12 +6,9 @@ naming the field, and zero baselines reach the report as "undefined"."""
 import json
 
 import pytest
-import torch
 import yaml
-from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 from typer.testing import CliRunner
 
-from gentax.agents.models import _default_weights_dir
 from gentax.cli import app
 from gentax.study.config import StudyConfig
 from gentax.study.report import build_report
@@ -20,19 +17,6 @@ from gentax.study.runner import mean_summary, plan_runs, run_study
 from gentax.train.checkpoint import list_checkpoints
 from gentax.train.config import ConfigError
 from gentax.train.trainer import train
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    path = tmp_path_factory.mktemp("tiny-llama")
-    tok = AutoTokenizer.from_pretrained(_default_weights_dir())
-    torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
-                      tie_word_embeddings=True, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
-    LlamaForCausalLM(cfg).save_pretrained(path)
-    tok.save_pretrained(path)
-    return str(path)
 
 
 def tiny_study(model, **changes) -> dict:

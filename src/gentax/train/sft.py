@@ -146,7 +146,7 @@ def sft(rows: list[dict], out: str | Path, cfg: SFTConfig = SFTConfig(),
             flat_logits, flat_labels = logits.reshape(-1, logits.size(-1)), labels[:, 1 + first:].reshape(-1)
             loss = F.cross_entropy(flat_logits, flat_labels, ignore_index=-100, reduction="sum") / n_tokens
             loss.backward()
-            total += float(loss)
+            total += float(loss.detach())
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         scheduler.step()
