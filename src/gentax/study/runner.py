@@ -270,10 +270,12 @@ def _sft(cfg: StudyConfig, run: Run, run_dir: Path) -> dict:
     from gentax.agents.prompt import PromptConfig
     from gentax.train.sft import SFTConfig, collect, mix, sft
 
-    history = run.variant.train.get("history", cfg.train.get("history", 2))
-    data = run_dir / "sft-data.jsonl"
+    train = {**cfg.train, **run.variant.train}  # the RL run's prompt and env settings, so SFT
+    data = run_dir / "sft-data.jsonl"           # pairs look exactly like its prompts
     summary = collect(run.train_domain, cfg.sft["collect_episodes"], data, split="train", seed=run.seed,
-                      prompt=PromptConfig(history=history, think=run.variant.think))
+                      prompt=PromptConfig(history=train.get("history", 2), think=run.variant.think),
+                      max_steps=train.get("max_env_steps", {}).get(run.train_domain),
+                      env_kwargs=train.get("env_kwargs", {}).get(run.train_domain))
     if not summary["pairs"]:
         raise RuntimeError(f"the {run.train_domain} expert won no episode; no SFT data")
     sft_cfg = SFTConfig(model=cfg.model, lr=float(cfg.sft["lr"]), batch_size=cfg.sft["batch_size"],
