@@ -4,6 +4,7 @@ recomputes nothing finished, a cut training run resumes from its checkpoint, bad
 naming the field, and zero baselines reach the report as "undefined"."""
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -85,6 +86,10 @@ def test_results_hold_exactly_the_cells_numbers(finished):
                                   "seed": 0}
     sft_model = cell(out, f"sft-{sft_run['id']}")["model"]
     assert cell(out, f"train-{sft_run['id']}")["config"]["model"] == sft_model  # RL starts from the SFT model
+    # SFT pairs are prompted exactly as the RL run: its step cap (1) and its puzzles (1 move)
+    data = Path(sft_model).parent / "sft-data.jsonl"
+    pairs = [json.loads(line) for line in data.read_text().splitlines()]
+    assert pairs and all("Step 1 of at most 1." in p["prompt"] for p in pairs)
     # example trajectories are real steps of the evaluated episodes
     example = results["examples"]["sokoban"][0]
     assert example["model"] == "baseline" and example["steps"][0]["observation"]
