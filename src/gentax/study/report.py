@@ -339,8 +339,10 @@ def build_document(results: dict, digest: str) -> Document:
     return doc
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary file, then rename: a killed study never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
 
@@ -357,8 +359,8 @@ def build_report(study_dir: str | Path) -> tuple[Path, Path]:
         old.unlink()
     for block in doc.blocks:
         if isinstance(block, Image):
-            _write_atomic(files / block.name, block.png)
+            write_atomic(files / block.name, block.png)
     md_path, html_path = study_dir / "report.md", study_dir / "report.html"
-    _write_atomic(md_path, to_markdown(doc, FILES_DIR).encode())
-    _write_atomic(html_path, to_html(doc).encode())
+    write_atomic(md_path, to_markdown(doc, FILES_DIR).encode())
+    write_atomic(html_path, to_html(doc).encode())
     return md_path, html_path

@@ -13,7 +13,6 @@ DIR/results.json (docs/report.md's schema) is written atomically and the report 
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from gentax.study.config import StudyConfig, Variant
+from gentax.study.report import write_atomic
 
 Log = Callable[[str], None]
 
@@ -42,11 +42,7 @@ def plan_runs(cfg: StudyConfig) -> list[Run]:
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Write to a temporary file, then rename: a killed study never leaves half a cell."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(data, indent=2).encode())
 
 
 class Cells:
@@ -131,10 +127,8 @@ def _pool(cfg: StudyConfig):
     """Evaluations use the env pool the `train:` block names (one field switches both)."""
     from gentax.rollout.pool import make_pool
 
-    kind = cfg.train.get("env_pool", "inprocess")
-    if kind == "inprocess":
-        return None
-    return make_pool(kind, cfg.train.get("env_workers", 2), cfg.train.get("ray_address") or None)
+    return make_pool(cfg.train.get("env_pool", "inprocess"), cfg.train.get("env_workers", 2),
+                     cfg.train.get("ray_address") or None)
 
 
 def _evaluate_cell(cfg: StudyConfig, generator, domain: str, think: bool, history: int, model_name: str,
@@ -144,15 +138,11 @@ def _evaluate_cell(cfg: StudyConfig, generator, domain: str, think: bool, histor
 
     ev = cfg.eval
     played = []
-    pool = _pool(cfg)
-    try:
+    with _pool(cfg) as pool:
         metrics = evaluate(generator, [domain], ev["episodes"], temperature=ev["temperature"], think=think,
                            history=history, seed=ev["seed"], max_steps=ev["max_env_steps"],
                            max_new_tokens=ev["max_new_tokens"], on_episode_end=played.append,
                            pool=pool)[domain]
-    finally:
-        if pool is not None:
-            pool.close()
     if "skipped" in metrics:
         raise RuntimeError(f"{domain} cannot run on this machine: {metrics['skipped']}")
     write_jsonl(played, trajectories)
