@@ -1,5 +1,5 @@
 """Env worker pools: episodes per second of the expert through each pool kind, side by side in
-one run: in-process (the default: a new env per episode, stepped one after another), 2 local
+one run: in-process (the default: envs in this process, stepped one after another), 2 local
 worker processes, and 2 Ray actors (local Ray).
 
 Each pool first plays a warm-up round (engines start, ALFWorld games are generated into a shared

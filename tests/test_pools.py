@@ -11,6 +11,7 @@ import ray  # `make setup` installs the [ray] extra
 
 from gentax.agents.models import load_model
 from gentax.agents.prompt import PromptConfig
+from gentax.augment import AugmentConfig
 from gentax.envs import DOMAINS
 from gentax.rollout.batched import run_batched
 from gentax.rollout.generation import Sampling, TransformersGenerator
@@ -220,3 +221,21 @@ def test_cli_rollout_plays_through_a_process_pool():
     assert json.loads(pooled.output) == json.loads(local.output)
     bad = runner.invoke(app, [*args, "--env-pool", "gpu"])
     assert bad.exit_code == 2 and "unknown env pool 'gpu'" in bad.output
+
+
+@pytest.mark.parametrize("domain, policy", [("sokoban", "random"), ("webshop", "random")])
+def test_in_process_pool_reuses_its_envs_and_plays_as_fresh_ones(domain, policy):
+    # A finished episode's env serves the next episode (an engine starts once per pool, not per
+    # episode), with distractors on so that the wrapper's state is reused too; a reused env
+    # plays each instance exactly as a new one does.
+    if domain not in READY:
+        pytest.skip(f"{domain} cannot run here: {DOMAINS[domain].problems()}")
+    spec = EnvSpec(domain, split="eval", augment=AugmentConfig(eps=20, seed=3))
+    with make_pool("inprocess") as local:
+        play_batched(local, spec, [0, 1], policy, policy_seed=5)
+        idle = [id(env) for envs in local.workers.host.idle.values() for env in envs]
+        replayed = play_batched(local, spec, [2, 3], policy, policy_seed=5)
+        assert sorted(id(env) for envs in local.workers.host.idle.values() for env in envs) == sorted(idle)
+    with make_pool("inprocess") as fresh:
+        expected = play_batched(fresh, spec, [2, 3], policy, policy_seed=5)
+    assert len(idle) == 2 and [trajectory(e) for e in replayed] == [trajectory(e) for e in expected]

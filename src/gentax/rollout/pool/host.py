@@ -37,13 +37,11 @@ class EnvSpec:
 class EnvHost:
     """Envs by slot (one slot = one running episode).
 
-    reuse=True keeps a finished episode's env for the next episode of the same spec instead of
-    closing it: an engine (a ScienceWorld JVM, ALFWorld's PDDL planner) then starts once per
-    worker rather than once per episode. reuse=False is the rollout engine's original way: a
-    new env per episode, closed at its end."""
+    A finished episode's env is kept for the next episode of the same spec instead of closed:
+    an engine (a ScienceWorld JVM, ALFWorld's PDDL planner) then starts once per worker rather
+    than once per episode. Idle envs are closed with the host."""
 
-    def __init__(self, reuse: bool = True, catch: bool = True):
-        self.reuse = reuse
+    def __init__(self, catch: bool = True):
         self.catch = catch  # False: exceptions propagate as they are (in-process use)
         self.envs: dict[int, tuple[bytes, Any]] = {}
         self.idle: dict[bytes, list[Any]] = {}
@@ -78,15 +76,11 @@ class EnvHost:
         return obs, float(reward), terminated, truncated, info, None if over else self._expert(env, expert)
 
     def release(self, slot: int) -> None:
-        """The episode in `slot` is over (or abandoned): keep its env for reuse, or close it."""
+        """The episode in `slot` is over (or abandoned): keep its env for the next episode."""
         entry = self.envs.pop(slot, None)
-        if entry is None:
-            return
-        key, env = entry
-        if self.reuse:
+        if entry is not None:
+            key, env = entry
             self.idle.setdefault(key, []).append(env)
-        else:
-            env.close()
 
     def pid(self) -> int:
         return os.getpid()

@@ -186,7 +186,7 @@ class EnvPool:
 
 def make_pool(kind: str = "inprocess", workers: int = 2, ray_address: str | None = None,
               retries: int = 1, **options: Any) -> EnvPool:
-    """An env pool by name: "inprocess" (envs in this process, a new one per episode: the
+    """An env pool by name: "inprocess" (envs in this process, stepped one after another: the
     default), "process" (`workers` local processes) or "ray" (`workers` Ray actors; local Ray,
     or the cluster at `ray_address`, e.g. "auto")."""
     if kind == "inprocess":

@@ -16,7 +16,7 @@ class WorkerLost(RuntimeError):
 
 def _serve(conn: Connection) -> None:
     """A worker's whole life: answer batches until told to stop or the parent goes away."""
-    host = EnvHost(reuse=True, catch=True)
+    host = EnvHost(catch=True)
     try:
         while True:
             try:

@@ -34,7 +34,7 @@ class RayWorkers:
         self.actors: list[Any] = [self._spawn() for _ in range(size)]
 
     def _spawn(self) -> Any:
-        return self.actor_class.remote(reuse=True, catch=True)
+        return self.actor_class.remote(catch=True)
 
     def send(self, batches: dict[int, list[tuple[str, tuple]]]) -> dict[int, list | WorkerLost]:
         ray = self.ray
