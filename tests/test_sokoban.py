@@ -167,3 +167,33 @@ def test_step_cap_truncates_and_gymnasium_make_works():
 def test_bad_split_is_a_clear_error():
     with pytest.raises(ValueError, match="split"):
         SokobanEnv(split="test")
+
+
+THOUGHT = re.compile(r"^Box \((\d), (\d)\), target \((\d), (\d)\): (row|column) (\d) -> (\d), push (\w+) "
+                     r"from \((\d), (\d)\)\. I am at \((\d), (\d)\): (push (\w+)|walk (\w+) toward it)\.$")
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_expert_thought_states_the_facts_and_the_push_it_works_toward(seed):
+    # The SFT <think> text: what it says about the room is what the observation shows, the push
+    # it names is the plan's first push (made from the cell it names), and the action is that
+    # push when the player stands there.
+    env = make_env("sokoban", split="train", max_solution_steps=4)
+    obs, _ = env.reset(seed=seed)
+    pushed = False
+    while not pushed:
+        cells, action = parse(obs), env.unwrapped.expert_action()
+        m = THOUGHT.match(env.unwrapped.expert_thought(action))
+        assert m, env.unwrapped.expert_thought(action)
+        box, target, me = (int(m[1]), int(m[2])), (int(m[3]), int(m[4])), (int(m[11]), int(m[12]))
+        assert ([box], [target], [me]) == (cells["Box"], cells["Target"], cells["Player"])
+        push, stand = m[8], (int(m[9]), int(m[10]))
+        dr, dc = ACTIONS[push]
+        assert (stand[0] + dr, stand[1] + dc) == box
+        axis = 0 if m[5] == "row" else 1
+        assert (int(m[6]), int(m[7])) == (box[axis], target[axis]) and (dr, dc)[axis] != 0
+        assert (m[14] or m[15]) == action and (m[14] is not None) == (me == stand)
+        obs, *_ = env.step(action)
+        pushed = parse(obs)["Box"] != [box]
+        assert pushed == (m[14] is not None)  # the push it named moves the box, walking never does
+    assert env.unwrapped.expert_thought("no such move") is None  # not the plan's action: no account

@@ -91,6 +91,11 @@ class TextEnv(gymnasium.Env[str, str]):
         """The expert's next action from the current state (None when it has none)."""
         raise NotImplementedError
 
+    def expert_thought(self, action: str) -> str | None:
+        """Why the expert takes `action` here, in words drawn from the state (the `<think>` text
+        of SFT data); None where the domain has no such account."""
+        return None
+
     def _extra_info(self) -> dict[str, Any]:
         return {}
 

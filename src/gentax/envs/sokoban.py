@@ -256,5 +256,28 @@ class SokobanEnv(TextEnv):
         plan = solve(self.room)
         return plan[0] if plan else None
 
+    def expert_thought(self, action: str) -> str | None:
+        """The reasoning behind `action` on the optimal plan, one box only: which way the box
+        must go first (the coordinate that push changes, box -> target), where the player must
+        stand for that push, and whether it is there. E.g. `Box (2, 1), target (3, 1): row 2 ->
+        3, push down from (1, 1). I am at (1, 1): push down.`"""
+        room = self.room
+        assert room is not None
+        plan = solve(room)
+        if len(room.boxes) != 1 or not plan or plan[0] != action:
+            return None
+        player, (box,), (target,) = room.player, room.boxes, room.targets
+        walker = player
+        for move in plan:  # the plan's first push: the first move that walks into the box
+            dr, dc = ACTIONS[move]
+            if (walker[0] + dr, walker[1] + dc) == box:
+                break
+            walker = (walker[0] + dr, walker[1] + dc)
+        axis = 0 if move in ("up", "down") else 1  # the coordinate this push changes
+        a, b = box[axis], target[axis]
+        step = f"push {move}" if walker == player else f"walk {action} toward it"
+        return (f"Box {box}, target {target}: {('row', 'column')[axis]} {a} -> {b}, "
+                f"push {move} from {walker}. I am at {player}: {step}.")
+
     def _extra_info(self) -> dict:
         return {"optimal_length": self.optimal_length}

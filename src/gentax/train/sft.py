@@ -54,7 +54,9 @@ def collect(
                 user = build_prompt(task=info["task"], observation=obs, step=len(history) + 1,
                                     max_steps=cap, history=history,
                                     admissible_actions=info.get("admissible_actions"), config=prompt)
-                thought = expert_thought(len(history) + 1, action) if prompt.think else None
+                thought = None
+                if prompt.think:  # the domain's own account of the step, else the template
+                    thought = env.unwrapped.expert_thought(action) or expert_thought(len(history) + 1, action)
                 rows.append({"domain": domain, "seed": seed + i, "prompt": user,
                              "response": format_answer(action, thought)})
                 history.append((obs, action))
