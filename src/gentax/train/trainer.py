@@ -122,92 +122,94 @@ def train(
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
     loaded, model, ref, generator = build_policy(cfg)
     envs = make_pool(cfg.env_pool, cfg.env_workers, cfg.ray_address or None)  # where envs run
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=0.0)
-    # One process: these are the same objects. Under `accelerate launch` the model is wrapped
-    # for data parallelism; each process then collects its own instances (seeded by its rank).
-    wrapped, optimizer = accelerator.prepare(model, optimizer)
-    scheduler = _schedule(cfg, optimizer)
-    domains = list(cfg.domains)
-    weights = np.array([cfg.domains[d] for d in domains], dtype=float)
-    weights /= weights.sum()
-    metrics_path = run_dir / "metrics.jsonl"
+    try:
+        trainable = [p for p in model.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=0.0)
+        # One process: these are the same objects. Under `accelerate launch` the model is wrapped
+        # for data parallelism; each process then collects its own instances (seeded by its rank).
+        wrapped, optimizer = accelerator.prepare(model, optimizer)
+        scheduler = _schedule(cfg, optimizer)
+        domains = list(cfg.domains)
+        weights = np.array([cfg.domains[d] for d in domains], dtype=float)
+        weights /= weights.sum()
+        metrics_path = run_dir / "metrics.jsonl"
 
-    start = 0
-    checkpoints = list_checkpoints(run_dir)
-    if resume and checkpoints:
-        start = load_checkpoint(checkpoints[-1], model, optimizer, scheduler)["step"]
-        _truncate_metrics(metrics_path, start)  # steps after the checkpoint are redone
-    elif metrics_path.exists():
-        metrics_path.unlink()
-    if start == 0 and cfg.val_every:
-        _write(metrics_path, {"step": 0, **validate(cfg, generator, domains, envs)}, log)
+        start = 0
+        checkpoints = list_checkpoints(run_dir)
+        if resume and checkpoints:
+            start = load_checkpoint(checkpoints[-1], model, optimizer, scheduler)["step"]
+            _truncate_metrics(metrics_path, start)  # steps after the checkpoint are redone
+        elif metrics_path.exists():
+            metrics_path.unlink()
+        if start == 0 and cfg.val_every:
+            _write(metrics_path, {"step": 0, **validate(cfg, generator, domains, envs)}, log)
 
-    for step in range(start + 1, cfg.steps + 1):
-        rng = np.random.default_rng([cfg.seed, step, accelerator.process_index])
-        timings: dict[str, float] = {}
+        for step in range(start + 1, cfg.steps + 1):
+            rng = np.random.default_rng([cfg.seed, step, accelerator.process_index])
+            timings: dict[str, float] = {}
 
-        # 1. collect: G rollouts of each of the step's instances, batched across all episodes
-        t0 = time.perf_counter()
-        domain = domains[int(rng.choice(len(domains), p=weights))]
-        seeds = [int(s) for s in rng.integers(0, 2**31 - 1, size=cfg.instances_per_step)]
-        augment = (AugmentConfig(cfg.augment_eps, cfg.augment_prob, cfg.augment_kind, cfg.seed + step)
-                   if cfg.augment_eps else None)
-        model.eval()
-        episodes = run_batched(
-            domain, seeds, generator, group_size=cfg.group_size, split="train",
-            max_steps=cfg.max_env_steps.get(domain), prompt=PromptConfig(cfg.history, cfg.think),
-            sampling=Sampling(max_new_tokens=cfg.max_response_tokens.get(domain, 512),
-                              temperature=cfg.rollout_temperature, seed=int(rng.integers(2**31))),
-            augment=augment, env_kwargs=cfg.env_kwargs.get(domain), pool=envs,
-        )
-        timings["rollout_s"] = time.perf_counter() - t0
-
-        # 2. advantages: one per trajectory, normalised within its group (same instance)
-        returns = torch.tensor([e.total_reward for e in episodes])
-        groups = torch.tensor([e.seed for e in episodes])
-        advantages = group_advantages(returns, groups).tolist()
-
-        # 3. update on every step of every trajectory that carries a signal
-        t0 = time.perf_counter()
-        samples, overlong = episodes_to_samples(
-            episodes, advantages, loaded.tokenizer, cfg.max_prompt_tokens.get(domain, 4096),
-            cfg.skip_zero_advantage)
-        stats = None
-        if samples:
-            stats = policy_update(
-                wrapped, ref, optimizer, samples, pad_id=loaded.tokenizer.pad_token_id,
-                mini_batch_size=cfg.mini_batch_size, micro_batch_size=cfg.micro_batch_size,
-                clip_eps=cfg.clip_eps, kl_coef=cfg.kl_coef, max_grad_norm=cfg.max_grad_norm,
-                temperature=cfg.rollout_temperature, autocast_bf16=loaded.autocast_bf16,
-                backward=accelerator.backward)
-        scheduler.step()
-        timings["update_s"] = time.perf_counter() - t0
-
-        # 4. log (and validate)
-        record: dict[str, Any] = {"step": step, "domain": domain, **llm_metrics(episodes),
-                                  "zero_variance_groups": zero_variance_share(returns, groups),
-                                  "samples": len(samples), "overlong_prompts": overlong,
-                                  "lr": scheduler.get_last_lr()[0]}
-        if stats:
-            record.update(loss=stats.loss, kl=stats.kl, clip_fraction=stats.clip_fraction,
-                          entropy=stats.entropy, grad_norm=stats.grad_norm, tokens=stats.tokens,
-                          tokens_per_s=stats.tokens_per_s)
-        if cfg.val_every and (step % cfg.val_every == 0 or step == cfg.steps):
+            # 1. collect: G rollouts of each of the step's instances, batched across all episodes
             t0 = time.perf_counter()
-            record.update(validate(cfg, generator, domains, envs))
-            timings["validate_s"] = time.perf_counter() - t0
+            domain = domains[int(rng.choice(len(domains), p=weights))]
+            seeds = [int(s) for s in rng.integers(0, 2**31 - 1, size=cfg.instances_per_step)]
+            augment = (AugmentConfig(cfg.augment_eps, cfg.augment_prob, cfg.augment_kind, cfg.seed + step)
+                       if cfg.augment_eps else None)
+            model.eval()
+            episodes = run_batched(
+                domain, seeds, generator, group_size=cfg.group_size, split="train",
+                max_steps=cfg.max_env_steps.get(domain), prompt=PromptConfig(cfg.history, cfg.think),
+                sampling=Sampling(max_new_tokens=cfg.max_response_tokens.get(domain, 512),
+                                  temperature=cfg.rollout_temperature, seed=int(rng.integers(2**31))),
+                augment=augment, env_kwargs=cfg.env_kwargs.get(domain), pool=envs,
+            )
+            timings["rollout_s"] = time.perf_counter() - t0
 
-        # 5. checkpoint, then the metrics line: a logged step is always a saved or redoable one
-        if (step % cfg.save_every == 0 or step == cfg.steps) and accelerator.is_main_process:
+            # 2. advantages: one per trajectory, normalised within its group (same instance)
+            returns = torch.tensor([e.total_reward for e in episodes])
+            groups = torch.tensor([e.seed for e in episodes])
+            advantages = group_advantages(returns, groups).tolist()
+
+            # 3. update on every step of every trajectory that carries a signal
             t0 = time.perf_counter()
-            save_checkpoint(run_dir, step, model, optimizer, scheduler, {"model": cfg.model},
-                            trainable_only=cfg.lora)
-            timings["save_s"] = time.perf_counter() - t0
-        _write(metrics_path, {**record, **timings}, log)
-        if stop_after is not None and step >= stop_after:
-            break
-    envs.close()
+            samples, overlong = episodes_to_samples(
+                episodes, advantages, loaded.tokenizer, cfg.max_prompt_tokens.get(domain, 4096),
+                cfg.skip_zero_advantage)
+            stats = None
+            if samples:
+                stats = policy_update(
+                    wrapped, ref, optimizer, samples, pad_id=loaded.tokenizer.pad_token_id,
+                    mini_batch_size=cfg.mini_batch_size, micro_batch_size=cfg.micro_batch_size,
+                    clip_eps=cfg.clip_eps, kl_coef=cfg.kl_coef, max_grad_norm=cfg.max_grad_norm,
+                    temperature=cfg.rollout_temperature, autocast_bf16=loaded.autocast_bf16,
+                    backward=accelerator.backward)
+            scheduler.step()
+            timings["update_s"] = time.perf_counter() - t0
+
+            # 4. log (and validate)
+            record: dict[str, Any] = {"step": step, "domain": domain, **llm_metrics(episodes),
+                                      "zero_variance_groups": zero_variance_share(returns, groups),
+                                      "samples": len(samples), "overlong_prompts": overlong,
+                                      "lr": scheduler.get_last_lr()[0]}
+            if stats:
+                record.update(loss=stats.loss, kl=stats.kl, clip_fraction=stats.clip_fraction,
+                              entropy=stats.entropy, grad_norm=stats.grad_norm, tokens=stats.tokens,
+                              tokens_per_s=stats.tokens_per_s)
+            if cfg.val_every and (step % cfg.val_every == 0 or step == cfg.steps):
+                t0 = time.perf_counter()
+                record.update(validate(cfg, generator, domains, envs))
+                timings["validate_s"] = time.perf_counter() - t0
+
+            # 5. checkpoint, then the metrics line: a logged step is always a saved or redoable one
+            if (step % cfg.save_every == 0 or step == cfg.steps) and accelerator.is_main_process:
+                t0 = time.perf_counter()
+                save_checkpoint(run_dir, step, model, optimizer, scheduler, {"model": cfg.model},
+                                trainable_only=cfg.lora)
+                timings["save_s"] = time.perf_counter() - t0
+            _write(metrics_path, {**record, **timings}, log)
+            if stop_after is not None and step >= stop_after:
+                break
+    finally:
+        envs.close()  # engines (JVMs, planners) and worker processes go with the run
     return run_dir
 
 
