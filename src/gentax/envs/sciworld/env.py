@@ -252,9 +252,8 @@ class SciWorldEnv(TextEnv):
         with_gold = self.gold_path
 
         def load(server: Any) -> tuple[str, list[str], list[str]]:
-            # The gold path is the expert. `load` leaves a fresh world; the engine's `reset` would
-            # only load again (generating the gold path a second time).
-            server.load(task, variation, "", with_gold)
+            server.load(task, variation, "", with_gold)  # the gold path is the expert
+            server.reset()  # without it the engine's interface is not initialised (seen after a JVM restart)
             gold = [str(a) for a in server.getGoldActionSequence()] if with_gold else []
             return str(server.getTaskDescription()), gold, [str(t) for t in server.getPossibleActions()]
 
@@ -303,6 +302,8 @@ class SciWorldEnv(TextEnv):
         if self._infra_error is not None:
             return True  # the episode already ended on an engine failure
         planned = self._expert_plan()
+        if self._infra_error is not None:
+            return True  # the engine failed while the expert looked ahead: the episode ends here
         pending = self._question_pending()
         try:
             feedback = self._send(action)
