@@ -26,7 +26,9 @@ actions are then those numbers; "No known action matches that input." (or "Unkno
 to a pending question, which also drops the question) is an invalid action: the engine leaves
 its state unchanged. The gold paths answer those questions by number too, but the engine orders
 the readings differently from one world to the next, so the expert answers by meaning instead
-(see `pick_reading`).
+(see `pick_reading`); and where this world diverged from the one the gold path was recorded in
+(mendelian genetics), a gold action naming an object this world does not have is skipped (the
+engine's parser is asked first, without acting: see `_understood`).
 """
 
 from __future__ import annotations
@@ -199,6 +201,8 @@ class SciWorldEnv(TextEnv):
         self._gold_pos: int | None = 0  # next gold action; None once the agent left the gold path
         self._asked = ""  # the action an ambiguity question is about (while one is pending)
         self._asked_pos: int | None = None  # where the gold path was when that action was sent
+        self._plan: tuple[str, int] | None = None  # the expert's next action, for this engine state
+        self._plan_stale = True
         self._task_text = ""
         self._feedback = ""
         self._score = 0
@@ -249,7 +253,7 @@ class SciWorldEnv(TextEnv):
 
         def load(server: Any) -> tuple[str, list[str], list[str]]:
             server.load(task, variation, "", with_gold)  # the gold path is the expert
-            server.reset()
+            server.reset()  # without it the engine's interface is not initialised (seen after a JVM restart)
             gold = [str(a) for a in server.getGoldActionSequence()] if with_gold else []
             return str(server.getTaskDescription()), gold, [str(t) for t in server.getPossibleActions()]
 
@@ -276,6 +280,7 @@ class SciWorldEnv(TextEnv):
                     str(server.getPossibleObjectReferentLUTJSON()), *extra)
 
         feedback, score, completed, in_view_json, valid_json, inventory, all_json = self.engine.call(step)
+        self._plan_stale = True  # the world moved on: the expert looks again
         self._feedback = feedback.strip()
         self._score, self._completed = int(round(100 * score)), completed
         object_free = [t for t in self._templates if "OBJ" not in t]
@@ -297,12 +302,13 @@ class SciWorldEnv(TextEnv):
         if self._infra_error is not None:
             return True  # the episode already ended on an engine failure
         planned = self._expert_plan()
+        if self._infra_error is not None:
+            return True  # the engine failed while the expert looked ahead: the episode ends here
         pending = self._question_pending()
         try:
             feedback = self._send(action)
         except EngineFailure as e:
-            self._infra_error = str(e)  # the engine restarts on the next reset
-            self._admissible, self._templates, self._objects = [], [], []
+            self._engine_failed(e)
             return True  # not the policy's fault: no invalid-action penalty
         if feedback.startswith(NOT_UNDERSTOOD) or not action:
             if planned is not None and action == planned[0]:
@@ -321,21 +327,60 @@ class SciWorldEnv(TextEnv):
     def _question_pending(self) -> bool:
         return self._feedback.startswith(AMBIGUOUS)
 
-    def _expert_plan(self) -> tuple[str, int] | None:
-        """The expert's next action and the gold position after it (None: no expert).
+    def _engine_failed(self, error: EngineFailure) -> None:
+        self._infra_error = str(error)  # the engine restarts on the next reset
+        self._admissible, self._templates, self._objects = [], [], []
 
-        A pending ambiguity question is answered by `pick_reading` (consuming the gold path's own
+    def _expert_plan(self) -> tuple[str, int] | None:
+        """The expert's next action and the gold position after it (None: no expert), worked
+        out once per engine state (see `_next_gold`)."""
+        if self._infra_error is not None:
+            return None
+        if self._plan_stale:
+            try:
+                self._plan, self._plan_stale = self._next_gold(), False
+            except EngineFailure as e:
+                self._engine_failed(e)
+                return None
+        return self._plan
+
+    def _next_gold(self) -> tuple[str, int] | None:
+        """A pending ambiguity question is answered by `pick_reading` (consuming the gold path's own
         number, if it has one there); a number in the gold path that answers a question this
-        world did not ask is skipped."""
+        world did not ask is skipped, and so is a gold action that names an object this world
+        does not have (see `_understood`)."""
         pos = self._gold_pos
         if pos is None or not self.gold:
             return None
         if self._question_pending():
             answer = str(pick_reading(self._feedback, self._asked))
             return answer, pos + 1 if pos < len(self.gold) and self.gold[pos].strip().isdigit() else pos
-        while pos < len(self.gold) and self.gold[pos].strip().isdigit():
+        gold = self.gold
+        while pos < len(gold) and (gold[pos].strip().isdigit() or not self._understood(gold[pos])):
             pos += 1
-        return (self.gold[pos], pos + 1) if pos < len(self.gold) else None
+        return (gold[pos], pos + 1) if pos < len(gold) else None
+
+    def _understood(self, action: str) -> bool:
+        """Whether the engine's parser matches `action` to objects of this world, asked without
+        acting (no step is taken, no time passes; a question it raises is dropped again).
+
+        The gold path was recorded in another copy of the world, which diverges from this one:
+        readings of the same text are listed in another order (in mendelian genetics the first
+        planting can put the other parent seed in a pot), and the gold agent's own random draws
+        (it shuffles pots and plants) shift the world's (pollination, which seed forms where). A
+        harvest step can then name a seed this world does not have ("seed on short height
+        unknown B plant"): the engine would reject it, so the expert skips it."""
+        def parse(server: Any) -> str:
+            interface = server.agentInterface().get()
+            agent, parser = interface.agent(), interface.inputParser()
+            here = agent.getContainer().get()
+            parsed = parser.parse(action, here, interface.universe(), agent, interface.objMonitor(),
+                                  interface.task().goalSequence(), here)
+            if parser.isInAmbiguousState():
+                parser.clearAmbiguousState()
+            return str(parsed._3())
+
+        return not self.engine.call(parse).startswith(NOT_UNDERSTOOD)
 
     # ----- what the agent reads -----------------------------------------------------------
     @property
@@ -369,8 +414,9 @@ class SciWorldEnv(TextEnv):
         """The engine's gold action sequence, while the agent has followed it (None after).
 
         Ambiguity questions are answered by meaning, not by the gold path's number (see
-        `pick_reading`). If a gold action is still rejected (the world diverged from the one the
-        gold path was generated in), the expert gives up (None) instead of repeating it."""
+        `pick_reading`), and a gold action naming an object this world does not have is skipped
+        (see `_understood`), so the expert sends no action the engine rejects. Should the engine
+        still reject one, the expert gives up (None) instead of repeating it."""
         if not self.gold_path:
             raise RuntimeError("this ScienceWorld env was made with gold_path=False: it has no expert")
         planned = self._expert_plan()
