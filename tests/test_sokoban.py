@@ -1,5 +1,6 @@
 """Sokoban: solvable rooms, an optimal expert, the paper's observation, reward and splits."""
 
+import json
 import re
 
 import gymnasium
@@ -197,3 +198,14 @@ def test_expert_thought_states_the_facts_and_the_push_it_works_toward(seed):
         pushed = parse(obs)["Box"] != [box]
         assert pushed == (m[14] is not None)  # the push it named moves the box, walking never does
     assert env.unwrapped.expert_thought("no such move") is None  # not the plan's action: no account
+
+
+def test_sft_data_carries_the_experts_account_as_its_thought(tmp_path):
+    from gentax.agents.prompt import PromptConfig
+    from gentax.train.sft import collect
+
+    collect("sokoban", 3, tmp_path / "pairs.jsonl", prompt=PromptConfig(history=0, think=True),
+            env_kwargs={"max_solution_steps": 3})
+    rows = [json.loads(line) for line in (tmp_path / "pairs.jsonl").read_text().splitlines()]
+    thoughts = [re.match(r"<think>(.*)</think><action>(\w+)</action>$", r["response"]) for r in rows]
+    assert rows and all(m and THOUGHT.match(m[1]) for m in thoughts)

@@ -2,9 +2,10 @@
 
 `collect` plays a domain's expert and writes one JSON line per step: the user prompt exactly as
 RL builds it (task, step k of the cap, the last k pairs, observation, admissible actions) and
-the answer `<think>...</think><action>...</action>`. Experts do not think in words, so the
-thought is a short, honest template naming the step and the chosen action (documented in
-docs/training.md); with `think=False` the answer is `<action>` only.
+the answer `<think>...</think><action>...</action>`. The thought is the domain's own account of
+the step where it has one (`expert_thought`: Sokoban's names the push and where to stand), else a
+short, honest template naming the step and the chosen action (documented in docs/training.md);
+with `think=False` the answer is `<action>` only.
 `sft` mixes several such files by (state, action) pairs in given ratios (the paper's 19:3:1),
 trains on the answer tokens only, with a cosine schedule and linear warm-up, and saves a model
 folder that `gentax train` and `gentax eval` take as `--model`.
@@ -29,7 +30,8 @@ from gentax.envs import get_domain, make_env
 from gentax.train.update import first_response_position, lr_factor
 
 
-def expert_thought(step: int, action: str) -> str:
+def template_thought(step: int, action: str) -> str:
+    """The <think> text of a domain whose expert gives no account of its steps."""
     return f"Step {step}: the plan that reaches the goal continues with {action}."
 
 
@@ -56,7 +58,8 @@ def collect(
                                     admissible_actions=info.get("admissible_actions"), config=prompt)
                 thought = None
                 if prompt.think:  # the domain's own account of the step, else the template
-                    thought = env.unwrapped.expert_thought(action) or expert_thought(len(history) + 1, action)
+                    step = len(history) + 1
+                    thought = env.unwrapped.expert_thought(action) or template_thought(step, action)
                 rows.append({"domain": domain, "seed": seed + i, "prompt": user,
                              "response": format_answer(action, thought)})
                 history.append((obs, action))
