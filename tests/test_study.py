@@ -29,7 +29,7 @@ def tiny_study(model, **changes) -> dict:
         "variants": [{"think": False}, {"think": False, "sft": True}], "seeds": [0],
         "train": {"steps": 2, "instances_per_step": 1, "group_size": 2, "lr": 1e-4,
                   "max_response_tokens": {"sokoban": 8}, "max_env_steps": {"sokoban": 1},
-                  "env_kwargs": {"sokoban": {"max_solution_steps": 1}}, "history": 0,
+                  "env_kwargs": {"sokoban": {"rows": 5, "cols": 5, "max_solution_steps": 1}}, "history": 0,
                   "mini_batch_size": 16, "micro_batch_size": 8, "val_every": 0, "save_every": 1,
                   "skip_zero_advantage": False},
         "eval": {"episodes": 2, "max_env_steps": 2, "max_new_tokens": 8, "think": False, "history": 0},
@@ -97,6 +97,12 @@ def test_results_hold_exactly_the_cells_numbers(finished):
     # example trajectories are real steps of the evaluated episodes
     example = results["examples"]["sokoban"][0]
     assert example["model"] == "baseline" and example["steps"][0]["observation"]
+    # every cell plays the domain in the shape the train block gives it (5x5 rooms), not the
+    # domain's default (6x6): the baseline, the checkpoints' evaluations and the profile
+    for name in ("baseline-sokoban", "eval-sokoban-nothink-seed0-step2-sokoban"):
+        for line in Path(cell(out, name)["trajectories"]).read_text().splitlines():
+            first = json.loads(line)["steps"][0]["observation"]
+            assert "Wall at (4, 4)" in first and "(5, " not in first and ", 5)" not in first
 
 
 def test_zero_baselines_reach_the_report_as_undefined(finished):

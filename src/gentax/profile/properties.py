@@ -121,13 +121,15 @@ def profile_domain(
     max_new_tokens: int | None = None,
     with_expert: bool = True,
     on_episode: Callable[[], None] | None = None,
+    env_kwargs: dict[str, Any] | None = None,
 ) -> tuple[DomainProfile, list[Episode]]:
     """Play `episodes` episodes (instance seeds seed..seed+episodes-1) and measure the domain.
 
     `policy`: "random", "expert", "model" (the LLM `generator`, all episodes batched, sampled at
     `temperature` with `max_new_tokens` per answer, default the domain's) or a factory `env -> Policy`.
     `tokenizer` (the starting model's; default the generator's) counts the prompts' tokens and
-    fits them to the domain's budget."""
+    fits them to the domain's budget. `env_kwargs`: the domain's options (e.g. Sokoban's rows=5)."""
+    env_kwargs = env_kwargs or {}
     spec = get_domain(domain)
     if policy == "model":
         if generator is None:
@@ -137,10 +139,11 @@ def profile_domain(
                             temperature=temperature, seed=seed)
         played = run_batched(spec.name, range(seed, seed + episodes), generator, split=split,
                              max_steps=max_steps, prompt=prompt, sampling=sampling, augment=augment,
-                             on_episode_end=(lambda _: on_episode()) if on_episode else None)
+                             on_episode_end=(lambda _: on_episode()) if on_episode else None,
+                             env_kwargs=env_kwargs)
         name = "model"
     else:
-        env = with_augment(make_env(spec.name, split=split, max_steps=max_steps), augment)
+        env = with_augment(make_env(spec.name, split=split, max_steps=max_steps, **env_kwargs), augment)
         if isinstance(policy, str):
             if policy not in POLICIES:
                 raise ValueError(f"policy: unknown policy {policy!r} (known: {', '.join(POLICIES)})")
@@ -156,7 +159,7 @@ def profile_domain(
     numbers = profile_from_episodes(played, max_steps, prompt, tokenizer)
     expert_length = expert_success = None
     if with_expert:
-        expert_env = make_env(spec.name, split=split, max_steps=max_steps)
+        expert_env = make_env(spec.name, split=split, max_steps=max_steps, **env_kwargs)
         expert = ExpertPolicy(expert_env)
         runs = [run_episode(expert_env, expert, seed=seed + i) for i in range(episodes)]
         expert_env.close()

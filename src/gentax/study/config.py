@@ -46,8 +46,10 @@ class Variant:
 @dataclass
 class EvalSettings:
     episodes: int = _f(8, "evaluation episodes per domain and model", min=1)
-    max_env_steps: int | None = _f(None, "step cap (null: each domain's)", min=1)
-    max_new_tokens: int | None = _f(None, "answer budget (null: each domain's)", min=1)
+    max_env_steps: int | None = _f(None, "step cap (null: the runs' train.max_env_steps, else each domain's)",
+                                   min=1)
+    max_new_tokens: int | None = _f(None, "answer budget (null: the runs' train.max_response_tokens, else "
+                                    "each domain's)", min=1)
     temperature: float = _f(0.4, "sampling temperature of evaluations", min=0.0)
     think: bool = _f(True, "the baseline's prompt asks for thinking")
     history: int = _f(2, "the baseline's (observation, action) pairs in the prompt", min=0)
@@ -163,6 +165,22 @@ class StudyConfig:
         """Whether the config lists `starts:` (then run and cell names carry the start's name;
         without it the one start is the model and names are as before starts existed)."""
         return bool(self.raw.get("starts"))
+
+    # The domains' shape is the `train:` block's (env_kwargs, max_env_steps, max_response_tokens):
+    # every cell (start, profile, evaluation, run) plays the same Sokoban size or task types.
+    def env_kwargs(self, domain: str) -> dict[str, Any]:
+        """The domain's env options in this study (`train.env_kwargs`)."""
+        return dict(self.train.get("env_kwargs", {}).get(domain) or {})
+
+    def eval_steps(self, domain: str) -> int | None:
+        """An evaluation's step cap: `eval.max_env_steps`, else the runs' (`train.max_env_steps`),
+        else the domain's own."""
+        return self.eval.max_env_steps or self.train.get("max_env_steps", {}).get(domain)
+
+    def eval_tokens(self, domain: str) -> int | None:
+        """An evaluation's answer budget: `eval.max_new_tokens`, else the runs'
+        (`train.max_response_tokens`), else the domain's own."""
+        return self.eval.max_new_tokens or self.train.get("max_response_tokens", {}).get(domain)
 
     def run_config(self, train_domain: str, variant: Variant, seed: int, model: str, out: str | Path,
                    augment: AugmentSettings | None = None) -> TrainConfig:

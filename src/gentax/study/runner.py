@@ -220,8 +220,8 @@ def _evaluate_cell(cfg: StudyConfig, generator, domain: str, think: bool, histor
     with _pool(cfg) as pool:
         metrics = evaluate(generator, [domain], ev.episodes, temperature=ev.temperature, think=think,
                            history=history, prompt_style=prompt_style, seed=ev.seed,
-                           max_steps=ev.max_env_steps,
-                           max_new_tokens=ev.max_new_tokens, on_episode_end=played.append,
+                           max_steps=cfg.eval_steps(domain), max_new_tokens=cfg.eval_tokens(domain),
+                           env_kwargs=cfg.env_kwargs(domain), on_episode_end=played.append,
                            pool=pool)[domain]
     if "skipped" in metrics:
         raise RuntimeError(f"{domain} cannot run on this machine: {metrics['skipped']}")
@@ -279,8 +279,9 @@ def run_study(cfg: StudyConfig, out: str | Path, log: Log = print) -> Path:
                                   episodes=prof.episodes, max_steps=prof.max_steps,
                                   with_expert=prof.with_expert, generator=generator,
                                   tokenizer=getattr(generator, "tokenizer", None),
-                                  temperature=ev.temperature, max_new_tokens=ev.max_new_tokens,
-                                  prompt=PromptConfig(ev.history, ev.think, ev.prompt_style))
+                                  temperature=ev.temperature, max_new_tokens=cfg.eval_tokens(d),
+                                  prompt=PromptConfig(ev.history, ev.think, ev.prompt_style),
+                                  env_kwargs=cfg.env_kwargs(d))
         return {"profile": found.to_json()}
 
     def base(model: str, label: str, d: str) -> dict:

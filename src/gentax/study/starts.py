@@ -98,7 +98,7 @@ def _sft_start(cfg: StudyConfig, start: StartSpec, model: str, models: dict[str,
         seed = cfg.seeds[0] + 100_000 * i  # each domain's instances from its own range of the train split
         common = {"split": "train", "seed": seed, "prompt": prompt,
                   "max_steps": cfg.train.get("max_env_steps", {}).get(domain),
-                  "env_kwargs": cfg.train.get("env_kwargs", {}).get(domain)}
+                  "env_kwargs": cfg.env_kwargs(domain)}
         log(f"  {start.name}: collecting {domain} pairs from {source}")
         if source in PAIR_POLICIES:
             collected[domain] = collect(domain, spec.episodes, path, policy=source, **common)
