@@ -36,7 +36,8 @@ class TrainConfig:
     advantage: str = _f("grpo", "grpo: one advantage per trajectory, given to all its steps; gigpo: plus a "
                         "step-level one from anchor states (docs/training.md, GiGPO)",
                         choices=("grpo", "gigpo"))
-    gigpo_gamma: float = _f(0.95, "advantage gigpo: discount of the step-level returns", min=0.0, max=1.0)
+    gigpo_gamma: float = _f(0.95, "advantage gigpo: discount of the step-level returns (verl-agent's "
+                            "scripts)", min=0.0, max=1.0)
     gigpo_omega: float = _f(1.0, "advantage gigpo: weight of the step-level advantage", min=0.0)
     gigpo_norm: str = _f("mean_std_norm", "advantage gigpo: divide both levels by the group std "
                          "(mean_std_norm) or only subtract the mean (mean_norm, verl-agent's default)",
