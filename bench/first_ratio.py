@@ -23,8 +23,8 @@ from gentax.agents.models import load_for_training
 from gentax.agents.prompt import PromptConfig
 from gentax.rollout.batched import run_batched
 from gentax.rollout.generation import Sampling, make_generator
-from gentax.train.grpo import group_advantages
-from gentax.train.trainer import episodes_to_samples
+from gentax.train.config import TrainConfig
+from gentax.train.trainer import episodes_to_samples, step_advantages
 from gentax.train.update import policy_update
 
 
@@ -42,8 +42,7 @@ def main() -> None:
                            group_size=args.group, max_steps=1, prompt=PromptConfig(history=0, think=True),
                            sampling=Sampling(max_new_tokens=args.tokens, temperature=1.0, seed=0),
                            env_kwargs={"rows": 5, "cols": 5, "max_solution_steps": 1})
-    returns = torch.tensor([e.total_reward for e in episodes])
-    advantages = group_advantages(returns, torch.tensor([e.seed for e in episodes])).tolist()
+    advantages, _ = step_advantages(TrainConfig(), episodes)  # GRPO: each trajectory's, on its steps
     samples, _ = episodes_to_samples(episodes, advantages, loaded.tokenizer, 4096, skip_zero=False)
     start = copy.deepcopy(model.state_dict())
     ref = copy.deepcopy(model).eval().requires_grad_(False)

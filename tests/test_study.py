@@ -87,7 +87,7 @@ def test_results_hold_exactly_the_cells_numbers(finished):
             assert run["eval"][d]["episodes"] == first["episodes"] + second["episodes"] == 2 * 2
     sft_run = results["runs"][1]
     assert sft_run["variant"] == {"name": "sft-nothink", "augment": False, "think": False, "sft": True,
-                                  "seed": 0}
+                                  "advantage": "grpo", "seed": 0}
     sft_model = cell(out, f"sft-{sft_run['id']}")["model"]
     assert cell(out, f"train-{sft_run['id']}")["config"]["model"] == sft_model  # RL starts from the SFT model
     # SFT pairs are prompted exactly as the RL run: paper prompts, puzzles of 1 move
@@ -207,6 +207,8 @@ def test_an_augmented_variant_trains_on_distractors_and_is_evaluated_without(tmp
     ({"variants": [{"train": {"lr": -1}}]}, "variants[think].train.lr: must be >= 0.0"),
     ({"train": {"group_size": 1}}, "train.group_size: must be >= 2"),
     ({"train": {"think": True}}, "train.think: is set by the study"),
+    ({"train": {"advantage": "gigpo"}}, "train.advantage: is set by the study"),
+    ({"variants": [{"advantage": "ppo"}]}, "variants[0].advantage: must be one of grpo, gigpo"),
     ({"eval": {"episodes": 0}}, "eval.episodes: must be >= 1"),
     ({"eval": {"epsiodes": 3}}, "eval.epsiodes: unknown field"),
     ({"augment": {"eps": {"webshop": 30}}}, "augment.eps.sokoban: missing"),

@@ -486,3 +486,21 @@ def test_report_is_rebuilt_deterministically(report, tmp_path):
     copy_dir.mkdir()
     shutil.copy(study / "results.json", copy_dir / "results.json")
     assert build_report(copy_dir)[0].read_text() == md
+
+
+def test_a_gigpo_variant_is_compared_with_grpo_and_named(tmp_path):
+    results = fixture_results(with_variants=False)  # written before GiGPO: no "advantage", so GRPO
+    gigpo = run("sokoban", AUG_SOKOBAN)
+    gigpo["id"], gigpo["variant"]["advantage"] = "sokoban-gigpo-think-seed0", "gigpo"
+    results["runs"].append(gigpo)
+    md = build_report(write_study(tmp_path, results))[0].read_text()
+    (row,) = tables(section(md, "### GiGPO step-level advantages"))[0]
+    assert row["trained on"] == "sokoban" and row["setting (off)"] == "no aug / think / no SFT"
+    assert value(row["OOD GRPO (%)"]) == "21.5" and value(row["OOD GiGPO (%)"]) == "29.0"
+    runs = by(tables(section(md, "## Runs"))[0], "run")
+    assert runs[gigpo["id"]]["setting"] == "no aug / think / no SFT / GiGPO"
+    assert "GiGPO step-level advantages: mean OOD success +7.5 points" in section(md, "## Summary")
+    assert "Reference setting (the one covering most training domains): no aug / think / no SFT." in md
+    gigpo["variant"]["advantage"] = "ppo"
+    with pytest.raises(ResultsError, match=r"runs\[6\]\.variant\.advantage must be grpo or gigpo"):
+        build_report(write_study(tmp_path, results))

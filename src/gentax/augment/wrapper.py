@@ -46,7 +46,8 @@ class AugmentWrapper(gymnasium.Wrapper):
     """Injects distractors into every observation of an augmented trajectory.
 
     `info["augment"]` says whether this trajectory is augmented and how many characters were
-    injected into this observation."""
+    injected into this observation, and, when it is, holds the observation as the env gave it
+    (`observation`: GiGPO groups steps by the state, not by the distractors drawn for it)."""
 
     def __init__(self, env: gymnasium.Env, config: AugmentConfig):
         super().__init__(env)
@@ -74,5 +75,7 @@ class AugmentWrapper(gymnasium.Wrapper):
         return obs, reward, terminated, truncated, info
 
     def _augment(self, obs: str, info: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        new = self.inject(obs, self.env.unwrapped, self.rng, self.config.eps) if self.active else obs
-        return new, {**info, "augment": {"active": self.active, "chars": len(new) - len(obs)}}
+        if not self.active:
+            return obs, {**info, "augment": {"active": False, "chars": 0}}
+        new = self.inject(obs, self.env.unwrapped, self.rng, self.config.eps)
+        return new, {**info, "augment": {"active": True, "chars": len(new) - len(obs), "observation": obs}}

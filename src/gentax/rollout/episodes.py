@@ -50,6 +50,15 @@ class Episode:
         return sum(s.reward for s in self.steps)
 
     @property
+    def env_observations(self) -> list[str]:
+        """What each step's agent read, as the env gave it: before augmentation, the text
+        AugmentWrapper keeps in the info that came with the observation, else `Step.observation`.
+        (Step k's observation came with the reset's info for k = 0, else with step k-1's.)"""
+        infos = [self.reset_info] + [s.info for s in self.steps[:-1]]
+        return [info.get("augment", {}).get("observation", step.observation)
+                for info, step in zip(infos, self.steps, strict=True)]
+
+    @property
     def observation_chars(self) -> list[int]:
         return [len(s.observation) for s in self.steps]
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from gentax.study.intervals import Interval, Measured, bootstrap, success_interval
 from gentax.study.metrics import Cell, cells, ood_change, ood_rank_scores, relative_change
 
-FACTORS = ("augment", "think", "sft")
+FACTORS = ("augment", "think", "sft", "gigpo")
 # The variant the main matrix uses when several cover equally many training domains: the
-# paper's standard recipe (thinking on, no augmentation, no SFT warm-up).
-STANDARD = {"augment": False, "think": True, "sft": False}
+# paper's standard recipe (thinking on, no augmentation, no SFT warm-up, trajectory-level GRPO).
+STANDARD = {"augment": False, "think": True, "sft": False, "gigpo": False}
 
 
 def pct(fraction: float) -> float:
@@ -33,6 +33,7 @@ class Variant:
     augment: bool
     think: bool
     sft: bool
+    gigpo: bool = False  # the run's advantage: GiGPO (True) or trajectory-level GRPO
 
     @property
     def label(self) -> str:
@@ -40,14 +41,15 @@ class Variant:
             "aug" if self.augment else "no aug",
             "think" if self.think else "no think",
             "SFT" if self.sft else "no SFT",
-        ])
+        ] + (["GiGPO"] if self.gigpo else []))  # GRPO labels read as before GiGPO existed
 
     def with_factor(self, factor: str, value: bool) -> Variant:
         return Variant(**{**self.__dict__, factor: value})
 
 
 def variant_of(run: dict) -> Variant:
-    return Variant(*(run["variant"][f] for f in FACTORS))
+    v = run["variant"]  # results written before GiGPO existed have no "advantage": GRPO
+    return Variant(v["augment"], v["think"], v["sft"], v.get("advantage", "grpo") == "gigpo")
 
 
 @dataclass

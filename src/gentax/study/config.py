@@ -1,7 +1,7 @@
 """The study config (`gentax study CONFIG.yaml`): which model, domains, variants and seeds, and
 the settings of every cell. A bad value is one error naming the field, as in TrainConfig.
 
-A variant is a dict of three switches (augment, think, sft), an optional name and optional
+A variant is a dict of four switches (augment, think, sft, advantage), an optional name and optional
 `train:` overrides applied on top of the study's `train:` block. Built on gentax.config, like
 TrainConfig: every field's default and help is here once."""
 
@@ -20,23 +20,27 @@ from gentax.train.config import TrainConfig
 
 # Sources of SFT pairs that are a policy of the domain, not a start (train/collect.py).
 PAIR_POLICIES = ("expert", "reasoned")
-# Fields of the study's `train:` block that the study sets itself, per run.
-SET_BY_STUDY = ("model", "domains", "out", "seed", "think")
+# Fields of the study's `train:` block that the study sets itself, per run (think and advantage
+# are variant switches: the report tells variants apart by them).
+SET_BY_STUDY = ("model", "domains", "out", "seed", "think", "advantage")
 
 
 @dataclass
 class Variant:
-    """One factor setting of the runs: the three switches, a name, and TrainConfig overrides."""
+    """One factor setting of the runs: the four switches, a name, and TrainConfig overrides."""
 
-    name: str = _f("", "shown in the report (default: from the switches, e.g. aug-think)")
+    name: str = _f("", "shown in the report (default: from the switches, e.g. aug-think, gigpo-think)")
     augment: bool = _f(False, "distractors in the training states (the `augment:` block's volume)")
     think: bool = _f(True, "ask for <think>...</think> before the action")
     sft: bool = _f(False, "SFT warm-up on the training domain's expert pairs first (`sft:` block)")
+    advantage: str = _f("grpo", "the run's TrainConfig advantage: grpo (per trajectory) or gigpo (plus "
+                        "step-level credit from anchor states)", choices=("grpo", "gigpo"))
     train: dict[str, Any] = _f({}, "TrainConfig fields set for this variant only")
 
     def __post_init__(self) -> None:
         if not self.name:
-            self.name = "-".join([t for t, on in (("aug", self.augment), ("sft", self.sft)) if on]
+            on = (("aug", self.augment), ("sft", self.sft), ("gigpo", self.advantage == "gigpo"))
+            self.name = "-".join([t for t, switched in on if switched]
                                  + ["think" if self.think else "nothink"])
         if not all(c.isalnum() or c in "-_" for c in self.name):
             raise ConfigError(f"name: expected letters, digits, - or _, got {self.name!r}")
@@ -187,7 +191,7 @@ class StudyConfig:
         """The TrainConfig of one run: study `train:` block, the variant's switches (augmentation
         from `augment`, default the study's), its overrides."""
         values = {**self.train, "model": model, "domains": {train_domain: 1.0}, "seed": seed,
-                  "think": variant.think, "out": str(out)}
+                  "think": variant.think, "advantage": variant.advantage, "out": str(out)}
         if variant.augment:
             augment = augment or self.augment
             eps = augment.eps
@@ -205,7 +209,8 @@ def _check_train_block(train: dict[str, Any], where: str) -> None:
     known = [f.name for f in dataclasses.fields(TrainConfig)]
     for k in train:
         if k in SET_BY_STUDY:
-            raise ConfigError(f"{where}{k}: is set by the study per run (model, domains, out, seed, think)")
+            raise ConfigError(f"{where}{k}: is set by the study per run (model, domains, out, seed; think "
+                              "and advantage by the variant)")
         if k not in known:
             raise unknown_key(k, known, where)
 
@@ -241,9 +246,9 @@ def _finish(cfg: StudyConfig) -> None:
     cfg.variants = cfg.variants or [Variant()]
     seen: dict[tuple, int] = {}
     for i, v in enumerate(cfg.variants):
-        switches = (v.augment, v.think, v.sft)
+        switches = (v.augment, v.think, v.sft, v.advantage)
         if switches in seen:
-            raise ConfigError(f"variants[{i}]: has the same augment/think/sft switches as variants"
+            raise ConfigError(f"variants[{i}]: has the same augment/think/sft/advantage switches as variants"
                               f"[{seen[switches]}]; the report tells variants apart by these switches")
         seen[switches] = i
     names = [v.name for v in cfg.variants]

@@ -64,6 +64,8 @@ def _check_run(run: Any, where: str, domains: list[str]) -> None:
         _need(key in variant, f"{where}.variant", f"is missing {key!r}")
     for key in ("augment", "think", "sft"):
         _need(isinstance(variant[key], bool), f"{where}.variant.{key}", "must be true or false")
+    _need(variant.get("advantage", "grpo") in ("grpo", "gigpo"), f"{where}.variant.advantage",
+          f"must be grpo or gigpo, got {variant.get('advantage')!r}")
     _need(isinstance(variant["seed"], int), f"{where}.variant.seed", "must be an integer")
     _need(isinstance(run["curve"], list), f"{where}.curve", "must be a list")
     for i, point in enumerate(run["curve"]):

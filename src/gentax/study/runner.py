@@ -374,7 +374,7 @@ def _run_cells(cfg: StudyConfig, run: Run, root: Path, cells: Cells, models: Mod
     return {
         "id": run.id, "train_domain": run.train_domain, **({"start": start.name} if run.start else {}),
         "variant": {"name": variant.name, "augment": variant.augment, "think": variant.think,
-                    "sft": variant.sft, "seed": run.seed},
+                    "sft": variant.sft, "advantage": variant.advantage, "seed": run.seed},
         "curve": trained["curve"], "checkpoints": steps,
         "eval": {d: mean_summary([per_checkpoint[str(s)][d] for s in steps]) for d in cfg.eval_domains},
         "checkpoint_eval": per_checkpoint, "last_examples": examples,

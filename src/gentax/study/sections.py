@@ -41,8 +41,10 @@ from gentax.study.metrics import TIE_POINTS, pearson, spearman
 EXAMPLES_PER_DOMAIN = 3
 STEPS_PER_EXAMPLE = 8
 ZERO_BASELINE = "relative change undefined (zero baseline)"
-FACTOR_NAMES = {"augment": "state augmentation", "think": "thinking", "sft": "SFT warm-up"}
-FACTOR_BARS = {"augment": ("no aug", "aug"), "think": ("no think", "think"), "sft": ("no SFT", "SFT")}
+FACTOR_NAMES = {"augment": "state augmentation", "think": "thinking", "sft": "SFT warm-up",
+                "gigpo": "GiGPO step-level advantages"}
+FACTOR_BARS = {"augment": ("no aug", "aug"), "think": ("no think", "think"), "sft": ("no SFT", "SFT"),
+               "gigpo": ("GRPO", "GiGPO")}
 
 
 def source_section(doc: Document, results: dict, digest: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,15 @@ class TrainConfig:
     rollout_temperature: float = _f(1.0, "sampling temperature of training rollouts (> 0: the update "
                                     "needs the log-probs of a sampled distribution)", min=0.0)
     val_temperature: float = _f(0.4, "sampling temperature of validation", min=0.0)
+    advantage: str = _f("grpo", "grpo: one advantage per trajectory, given to all its steps; gigpo: plus a "
+                        "step-level one from anchor states (docs/training.md, GiGPO)",
+                        choices=("grpo", "gigpo"))
+    gigpo_gamma: float = _f(0.95, "advantage gigpo: discount of the step-level returns (verl-agent's "
+                            "scripts)", min=0.0, max=1.0)
+    gigpo_omega: float = _f(1.0, "advantage gigpo: weight of the step-level advantage", min=0.0)
+    gigpo_norm: str = _f("mean_std_norm", "advantage gigpo: divide both levels by the group std "
+                         "(mean_std_norm) or only subtract the mean (mean_norm, verl-agent's default)",
+                         choices=("mean_std_norm", "mean_norm"))
     clip_eps: float = _f(0.2, "PPO clip range", min=0.0)
     kl_coef: float = _f(0.01, "KL penalty to the frozen reference model", min=0.0)
     mini_batch_size: int = _f(256, "(state, action) samples per optimizer step", min=1)
@@ -116,6 +126,9 @@ def _parse_mix(text: str) -> dict[str, float]:
 def validate(cfg: TrainConfig) -> None:
     """Every field's type, range and choices, then the per-domain maps name known domains."""
     check(cfg)
+    for key in ("gigpo_gamma", "gigpo_omega"):  # the range checks let nan and inf through
+        if not math.isfinite(getattr(cfg, key)):
+            raise ConfigError(f"{key}: must be a finite number, got {getattr(cfg, key)!r}")
     known = domain_names()
     if not cfg.domains:
         raise ConfigError("domains: at least one training domain is needed")

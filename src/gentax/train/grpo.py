@@ -18,11 +18,13 @@ from dataclasses import dataclass
 import torch
 
 
-def group_advantages(returns: torch.Tensor, group_ids: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+def group_advantages(returns: torch.Tensor, group_ids: torch.Tensor, eps: float = 1e-6,
+                     scale: bool = True) -> torch.Tensor:
     """returns [N], group_ids [N] -> advantages [N].
 
     The std is the unbiased sample std, as in DeepSeekMath / verl; a group of one has no spread
-    and gets advantage 0, as does a group whose returns are all equal."""
+    and gets advantage 0, as does a group whose returns are all equal. `scale=False` only
+    subtracts the group mean (GiGPO's `mean_norm`, train/gigpo.py)."""
     returns = returns.to(torch.float64)
     adv = torch.zeros_like(returns)
     for g in torch.unique(group_ids):
@@ -30,7 +32,7 @@ def group_advantages(returns: torch.Tensor, group_ids: torch.Tensor, eps: float 
         r = returns[idx]
         if r.numel() < 2:
             continue
-        adv[idx] = (r - r.mean()) / (r.std(unbiased=True) + eps)
+        adv[idx] = (r - r.mean()) / (r.std(unbiased=True) + eps) if scale else r - r.mean()
     return adv.to(torch.float32)
 
 

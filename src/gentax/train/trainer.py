@@ -5,6 +5,7 @@ One RL step:
                 instances; play `group_size` rollouts of each at the rollout temperature,
                 every live episode's prompt answered in one batched generate call per turn;
   2. advantage- (return - group mean) / group std per trajectory, given to all of its steps;
+                with `advantage: gigpo`, plus a step-level term from anchor states (train/gigpo.py);
   3. update   - each step is a sample (prompt, response); old and reference log-probs from
                 the trainer's own forward, then PPO-clip + KL to the frozen reference, token
                 mean, shuffled mini-batches, gradient clipping (train/update.py);
@@ -39,6 +40,7 @@ from gentax.rollout.pool import EnvPool, make_pool
 from gentax.train.batching import Sample
 from gentax.train.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from gentax.train.config import TrainConfig
+from gentax.train.gigpo import anchor_groups, anchor_stats, gigpo_advantages
 from gentax.train.grpo import group_advantages, zero_variance_share
 from gentax.train.schedule import lr_factor
 from gentax.train.update import policy_update
@@ -80,15 +82,28 @@ def build_policy(cfg: TrainConfig):
     return loaded, model, ref, generator
 
 
+def step_advantages(cfg: TrainConfig, episodes: list[Episode]) -> tuple[list[list[float]], dict[str, float]]:
+    """The advantage of every step of every episode, and the anchor-state metrics (logged with
+    GRPO too: they say whether GiGPO would have step-level groups to work with in a domain)."""
+    metrics = anchor_stats(anchor_groups(episodes))
+    if cfg.advantage == "gigpo":
+        credit = gigpo_advantages(episodes, cfg.gigpo_gamma, cfg.gigpo_omega, cfg.gigpo_norm)
+        return credit.advantages, {**metrics, "step_advantage_std": credit.step_advantage_std}
+    returns = torch.tensor([e.total_reward for e in episodes])
+    per_episode = group_advantages(returns, torch.tensor([e.seed for e in episodes])).tolist()
+    return [[adv] * e.length for adv, e in zip(per_episode, episodes, strict=True)], metrics
+
+
 def episodes_to_samples(
-    episodes: list[Episode], advantages: list[float], tokenizer, max_prompt_tokens: int, skip_zero: bool
+    episodes: list[Episode], advantages: list[list[float]], tokenizer, max_prompt_tokens: int, skip_zero: bool
 ) -> tuple[list[Sample], int]:
-    """One sample per step; returns (samples, number of steps dropped for an overlong prompt)."""
+    """One sample per step (`advantages`: one per step of each episode); returns (samples,
+    number of steps dropped for an overlong prompt)."""
     samples, overlong = [], 0
-    for episode, adv in zip(episodes, advantages, strict=True):
-        if skip_zero and adv == 0.0:
-            continue  # no policy gradient: only the KL term, not worth its compute on a CPU
-        for step in episode.steps:
+    for episode, step_advs in zip(episodes, advantages, strict=True):
+        for step, adv in zip(episode.steps, step_advs, strict=True):
+            if skip_zero and adv == 0.0:
+                continue  # no policy gradient: only the KL term, not worth its compute on a CPU
             prompt_ids = tokenizer(step.prompt, add_special_tokens=False)["input_ids"]
             if len(prompt_ids) > max_prompt_tokens:
                 overlong += 1
@@ -175,10 +190,11 @@ def train(
             )
             timings["rollout_s"] = time.perf_counter() - t0
 
-            # 2. advantages: one per trajectory, normalised within its group (same instance)
+            # 2. advantages: one per trajectory, normalised within its group (same instance), given
+            # to each of its steps; GiGPO adds each step's within its anchor-state group
             returns = torch.tensor([e.total_reward for e in episodes])
             groups = torch.tensor([e.seed for e in episodes])
-            advantages = group_advantages(returns, groups).tolist()
+            advantages, credit_metrics = step_advantages(cfg, episodes)
 
             # 3. update on every step of every trajectory that carries a signal
             t0 = time.perf_counter()
@@ -200,6 +216,7 @@ def train(
             # 4. log (and validate)
             record: dict[str, Any] = {"step": step, "domain": domain, **episode_metrics(episodes),
                                       "zero_variance_groups": zero_variance_share(returns, groups),
+                                      **credit_metrics,
                                       "samples": len(samples), "overlong_prompts": overlong,
                                       "lr": scheduler.get_last_lr()[0]}
             if stats:
