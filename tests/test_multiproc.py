@@ -103,6 +103,15 @@ def test_sharded_and_other_untested_setups_are_refused(kind):
     from accelerate.utils import DistributedType
 
     with pytest.raises(RuntimeError, match=f"distributed_type {kind} is not supported"):
-        refuse_untested(DistributedType[kind])
+        refuse_untested(DistributedType[kind], environ={})
     for tested in ("NO", "MULTI_CPU", "MULTI_GPU"):
-        refuse_untested(DistributedType[tested])
+        refuse_untested(DistributedType[tested], environ={})
+
+
+def test_deepspeed_asked_of_the_launcher_is_refused_on_a_cpu_too():
+    from accelerate.utils import DistributedType
+
+    # `accelerate launch --use_deepspeed` where the trainer runs on the CPU: accelerate says MULTI_CPU
+    with pytest.raises(RuntimeError, match="distributed_type DEEPSPEED is not supported"):
+        refuse_untested(DistributedType.MULTI_CPU, environ={"ACCELERATE_USE_DEEPSPEED": "true"})
+    refuse_untested(DistributedType.MULTI_CPU, environ={"ACCELERATE_USE_DEEPSPEED": "false"})

@@ -21,18 +21,26 @@ same gathered data.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from typing import Any
 
 import torch
 import torch.distributed as dist
 
 TESTED = ("NO", "MULTI_CPU", "MULTI_GPU")  # Accelerate's DistributedType names that run here
+# What `accelerate launch --use_deepspeed` etc. set: where the trainer asks for the CPU (no CUDA),
+# accelerate reports MULTI_CPU under DeepSpeed's flag, so the request is read from the flags too.
+SHARDED_FLAGS = {"ACCELERATE_USE_FSDP": "FSDP", "ACCELERATE_USE_DEEPSPEED": "DEEPSPEED",
+                 "ACCELERATE_USE_MEGATRON_LM": "MEGATRON_LM"}
 
 
-def refuse_untested(distributed_type: Any) -> None:
+def refuse_untested(distributed_type: Any, environ: Mapping[str, str] | None = None) -> None:
     """Only one process, or data parallelism over several, is built and tested; FSDP, DeepSpeed
-    and the rest would shard the model this trainer treats as whole (docs/scale.md)."""
-    name = getattr(distributed_type, "name", str(distributed_type))
+    and the rest would shard the model this trainer treats as whole (docs/training.md)."""
+    environ = os.environ if environ is None else environ
+    asked = [kind for flag, kind in SHARDED_FLAGS.items() if environ.get(flag, "").lower() == "true"]
+    name = asked[0] if asked else getattr(distributed_type, "name", str(distributed_type))
     if name not in TESTED:
         raise RuntimeError(
             f"gentax train runs in one process or data-parallel over several (accelerate launch "
