@@ -104,8 +104,8 @@ def test_sharded_and_other_untested_setups_are_refused(kind):
 
     with pytest.raises(RuntimeError, match=f"distributed_type {kind} is not supported"):
         refuse_untested(DistributedType[kind], environ={})
-    for tested in ("NO", "MULTI_CPU", "MULTI_GPU"):
-        refuse_untested(DistributedType[tested], environ={})
+    for allowed in ("NO", "MULTI_CPU", "MULTI_GPU"):
+        refuse_untested(DistributedType[allowed], environ={})
 
 
 def test_deepspeed_asked_of_the_launcher_is_refused_on_a_cpu_too():

@@ -28,7 +28,9 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-TESTED = ("NO", "MULTI_CPU", "MULTI_GPU")  # Accelerate's DistributedType names that run here
+# Accelerate's DistributedType names that run here: one process, or data parallel (tested on
+# CPUs with gloo; MULTI_GPU is the same code with NCCL, not run on several GPUs yet)
+DATA_PARALLEL = ("NO", "MULTI_CPU", "MULTI_GPU")
 # What `accelerate launch --use_deepspeed` etc. set: where the trainer asks for the CPU (no CUDA),
 # accelerate reports MULTI_CPU under DeepSpeed's flag, so the request is read from the flags too.
 SHARDED_FLAGS = {"ACCELERATE_USE_FSDP": "FSDP", "ACCELERATE_USE_DEEPSPEED": "DEEPSPEED",
@@ -41,7 +43,7 @@ def refuse_untested(distributed_type: Any, environ: Mapping[str, str] | None = N
     environ = os.environ if environ is None else environ
     asked = [kind for flag, kind in SHARDED_FLAGS.items() if environ.get(flag, "").lower() == "true"]
     name = asked[0] if asked else getattr(distributed_type, "name", str(distributed_type))
-    if name not in TESTED:
+    if name not in DATA_PARALLEL:
         raise RuntimeError(
             f"gentax train runs in one process or data-parallel over several (accelerate launch "
             f"--multi_gpu, or torchrun); distributed_type {name} is not supported (untested: "
