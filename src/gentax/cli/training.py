@@ -37,6 +37,7 @@ def train(
     resume: bool = typer.Option(False, "--resume", help="Continue from the run's last checkpoint."),
 ) -> None:
     """GRPO over whole trajectories; metrics.jsonl and checkpoints in the run folder."""
+    from gentax.train.distributed import rank_and_size
     from gentax.train.trainer import train as run_training
 
     cfg = TrainConfig.load(config, overrides or [])  # a ConfigError is one line, exit 2 (cli/__init__)
@@ -50,7 +51,8 @@ def train(
         console.print(f"[bold]step {record['step']}[/bold] {shown} {vals}")
 
     run_dir = run_training(cfg, resume=resume, log=show)
-    console.print(f"Run folder: {run_dir} (metrics.jsonl, checkpoints/)")
+    if rank_and_size()[0] == 0:  # several processes: rank 0 speaks for all
+        console.print(f"Run folder: {run_dir} (metrics.jsonl, checkpoints/)")
 
 
 train.__doc__ = f"{train.__doc__}\n\n{_fields_help()}"

@@ -13,6 +13,10 @@ One RL step:
   5. save     - a checkpoint every `save_every` steps, atomically; `--resume` continues.
 Everything random in step k is drawn from a generator seeded by (seed, k), so a resumed run
 takes exactly the steps an uninterrupted one would have taken.
+
+Under `accelerate launch --multi_gpu` or `torchrun` the processes share the work of every step
+(train/distributed.py): each plays whole groups, all see all episodes, each trains on its share
+of every mini-batch; rank 0 alone writes metrics and checkpoints.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from accelerate import Accelerator, PartialState
+from accelerate import Accelerator
 
 from gentax.agents.models import load_for_training
 from gentax.agents.prompt import PromptConfig
@@ -40,6 +44,7 @@ from gentax.rollout.pool import EnvPool, make_pool
 from gentax.train.batching import Sample
 from gentax.train.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from gentax.train.config import TrainConfig
+from gentax.train.distributed import barrier, broadcast_weights, gather_lists, rank_and_size, refuse_untested
 from gentax.train.gigpo import anchor_groups, anchor_stats, gigpo_advantages
 from gentax.train.grpo import group_advantages, zero_variance_share
 from gentax.train.schedule import lr_factor
@@ -115,18 +120,21 @@ def episodes_to_samples(
 
 def validate(cfg: TrainConfig, generator, domains: list[str],
              pool: EnvPool | None = None) -> dict[str, float]:
-    """Success etc. on the eval split, fixed instances, validation temperature, eval mode."""
+    """Success etc. on the eval split, fixed instances, validation temperature, eval mode
+    (instances dealt over the processes, metrics over all of them)."""
     generator.loaded.model.eval()
+    rank, size = rank_and_size()
     out: dict[str, float] = {}
     for domain in domains:
-        episodes = run_batched(
-            domain, list(range(cfg.val_episodes)), generator, split="eval",
+        instances = list(range(cfg.val_episodes))[rank::size]
+        episodes = gather_lists(run_batched(
+            domain, instances, generator, split="eval",
             max_steps=cfg.max_env_steps.get(domain), max_prompt_tokens=cfg.prompt_tokens(domain),
             prompt=PromptConfig(cfg.history, cfg.think, cfg.prompt_style),
             sampling=Sampling(max_new_tokens=cfg.response_tokens(domain),
                               temperature=cfg.val_temperature, seed=cfg.seed),
             env_kwargs=cfg.env_kwargs.get(domain), pool=pool,
-        )
+        ) if instances else [])
         for key, value in episode_metrics(episodes).items():
             out[f"val/{domain}/{key}"] = value
     return out
@@ -138,21 +146,25 @@ def train(
 ) -> Path:
     """Run GRPO as configured; returns the run folder. `stop_after`: leave after that step, as
     a killed run would (a later `resume=True` call goes on from the last checkpoint)."""
+    accelerator = Accelerator(cpu=not torch.cuda.is_available())  # joins the processes, if several
+    refuse_untested(accelerator.distributed_type)
+    if accelerator.mixed_precision != "no":
+        warnings.warn(f"accelerate's mixed_precision={accelerator.mixed_precision} is not used: the "
+                      "config's `dtype` sets the precision (auto: bf16 autocast where the hardware has it)",
+                      stacklevel=2)
+    rank, size = accelerator.process_index, accelerator.num_processes
     run_dir = Path(cfg.out)
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
-    if PartialState().num_processes > 1:
-        raise RuntimeError("gentax train runs in one process: multi-process training (accelerate launch "
-                           "with num_processes > 1) is not implemented correctly yet (docs/training.md)")
+    if accelerator.is_main_process:
+        (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
     torch.manual_seed(cfg.seed)
-    accelerator = Accelerator(cpu=not torch.cuda.is_available())
-    loaded, model, ref, generator = build_policy(cfg)
+    loaded, model, ref, generator = build_policy(cfg)  # on this process's device
     envs = make_pool(cfg.env_pool, cfg.env_workers, cfg.ray_address or None)  # where envs run
     try:
         trainable = [p for p in model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=0.0)
-        # One process (enforced above): these are the same objects, placed on the device.
-        wrapped, optimizer = accelerator.prepare(model, optimizer)
+        # Not prepared by Accelerate: no DDP wrapper (train/distributed.py says why), no AMP
+        # wrapper (the config's dtype decides).
         scheduler = _schedule(cfg, optimizer)
         domains = list(cfg.domains)
         weights = np.array([cfg.domains[d] for d in domains], dtype=float)
@@ -161,33 +173,38 @@ def train(
 
         start = 0
         checkpoints = list_checkpoints(run_dir)
-        if resume and checkpoints:
+        if resume and checkpoints:  # every rank loads it (one file system for all processes)
             start = load_checkpoint(checkpoints[-1], model, optimizer, scheduler)["step"]
-            _truncate_metrics(metrics_path, start)  # steps after the checkpoint are redone
-        elif metrics_path.exists():
+            if accelerator.is_main_process:
+                _truncate_metrics(metrics_path, start)  # steps after the checkpoint are redone
+        elif metrics_path.exists() and accelerator.is_main_process:
             metrics_path.unlink()
+        broadcast_weights(model)
         if start == 0 and cfg.val_every:
             _write(metrics_path, {"step": 0, **validate(cfg, generator, domains, envs)}, log)
 
         for step in range(start + 1, cfg.steps + 1):
-            rng = np.random.default_rng([cfg.seed, step, accelerator.process_index])
+            rng = np.random.default_rng([cfg.seed, step, 0])  # the same draws on every rank
             timings: dict[str, float] = {}
 
-            # 1. collect: G rollouts of each of the step's instances, batched across all episodes
+            # 1. collect: G rollouts of each of the step's instances, batched across all episodes;
+            # several processes each play whole groups (their share of the instances), then all
+            # receive all episodes
             t0 = time.perf_counter()
             domain = domains[int(rng.choice(len(domains), p=weights))]
             seeds = [int(s) for s in rng.integers(0, 2**31 - 1, size=cfg.instances_per_step)]
             augment = (AugmentConfig(cfg.augment_eps, cfg.augment_prob, cfg.augment_kind, cfg.seed + step)
                        if cfg.augment_eps else None)
+            sampling = Sampling(max_new_tokens=cfg.response_tokens(domain),
+                                temperature=cfg.rollout_temperature, seed=int(rng.integers(2**31)) + rank)
+            mine = seeds[rank::size]
             model.eval()
-            episodes = run_batched(
-                domain, seeds, generator, group_size=cfg.group_size, split="train",
+            episodes = gather_lists(run_batched(
+                domain, mine, generator, group_size=cfg.group_size, split="train",
                 max_steps=cfg.max_env_steps.get(domain), max_prompt_tokens=cfg.prompt_tokens(domain),
-                prompt=PromptConfig(cfg.history, cfg.think, cfg.prompt_style),
-                sampling=Sampling(max_new_tokens=cfg.response_tokens(domain),
-                                  temperature=cfg.rollout_temperature, seed=int(rng.integers(2**31))),
+                prompt=PromptConfig(cfg.history, cfg.think, cfg.prompt_style), sampling=sampling,
                 augment=augment, env_kwargs=cfg.env_kwargs.get(domain), pool=envs,
-            )
+            ) if mine else [])
             timings["rollout_s"] = time.perf_counter() - t0
 
             # 2. advantages: one per trajectory, normalised within its group (same instance), given
@@ -204,11 +221,11 @@ def train(
             stats = None
             if samples:
                 stats = policy_update(
-                    wrapped, ref, optimizer, samples, pad_id=loaded.tokenizer.pad_token_id,
+                    model, ref, optimizer, samples, pad_id=loaded.tokenizer.pad_token_id,
                     mini_batch_size=cfg.mini_batch_size, micro_batch_size=cfg.micro_batch_size,
                     micro_batch_tokens=cfg.micro_batch_tokens, clip_eps=cfg.clip_eps, kl_coef=cfg.kl_coef,
                     max_grad_norm=cfg.max_grad_norm, temperature=cfg.rollout_temperature,
-                    autocast_bf16=loaded.autocast_bf16, backward=accelerator.backward,
+                    autocast_bf16=loaded.autocast_bf16,
                     ppo_epochs=cfg.ppo_epochs, seed=int(rng.integers(2**31)), old_logprobs=cfg.old_logprobs)
             scheduler.step()
             timings["update_s"] = time.perf_counter() - t0
@@ -226,11 +243,15 @@ def train(
                 record.update(validate(cfg, generator, domains, envs))
                 timings["validate_s"] = time.perf_counter() - t0
 
-            # 5. checkpoint, then the metrics line: a logged step is always a saved or redoable one
-            if (step % cfg.save_every == 0 or step == cfg.steps) and accelerator.is_main_process:
+            # 5. checkpoint, then the metrics line: a logged step is always a saved or redoable one.
+            # Rank 0 writes the whole model (every rank holds all of it); no rank goes on, or
+            # resumes, before the checkpoint is there
+            if step % cfg.save_every == 0 or step == cfg.steps:
                 t0 = time.perf_counter()
-                save_checkpoint(run_dir, step, model, optimizer, scheduler, {"model": cfg.model},
-                                trainable_only=cfg.lora, keep_last=cfg.keep_last or None)
+                if accelerator.is_main_process:
+                    save_checkpoint(run_dir, step, model, optimizer, scheduler, {"model": cfg.model},
+                                    trainable_only=cfg.lora, keep_last=cfg.keep_last or None)
+                barrier()
                 timings["save_s"] = time.perf_counter() - t0
             _write(metrics_path, {**record, **timings}, log)
             if stop_after is not None and step >= stop_after:
@@ -241,7 +262,7 @@ def train(
 
 
 def _write(path: Path, record: dict, log: Callable[[dict], None] | None) -> None:
-    if not PartialState().is_main_process:
+    if rank_and_size()[0] != 0:
         return
     with path.open("a") as f:
         f.write(json.dumps(record) + "\n")

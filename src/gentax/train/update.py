@@ -12,6 +12,13 @@
               mini-batch, backward per micro-batch, gradient clipping, one optimizer step;
               `ppo_epochs` passes over the data, reshuffled each time.
 Log-probs are read at the sampling temperature (logits / T), the distribution sampled from.
+
+Over several processes (train/distributed.py) every rank is given all the samples and plans the
+same mini-batches; each takes its share of every mini-batch (dealt by length, so the ranks'
+token counts are close), the loss still divides by the whole mini-batch's token count, and the
+gradients are summed over the ranks before clipping: the optimizer step is the one a single
+process takes on the same samples (tested). Old and reference log-probs are computed by the
+rank that trains on the sample in the first epoch, then shared with all.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from dataclasses import dataclass
 import torch
 
 from gentax.train.batching import Batch, Sample, collate, micro_batches, mini_batches
+from gentax.train.distributed import gather_lists, rank_and_size, reduce_floats, sum_gradients
 from gentax.train.grpo import grpo_loss
 from gentax.train.logprobs import reference_logprobs, response_logprobs
 
@@ -81,15 +89,20 @@ def policy_update(
         raise ValueError(f"temperature must be > 0 (greedy decoding samples nothing), got {temperature}")
     device = next(model.parameters()).device
     amp = torch.autocast(device.type, dtype=torch.bfloat16) if autocast_bf16 else contextlib.nullcontext()
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # the same on every rank: so are the mini-batches
+    rank, size = rank_and_size()
     lengths = [s.length for s in samples]
+    response_tokens = [len(s.response_ids) for s in samples]
 
-    def plan() -> list[list[list[int]]]:
-        """Mini-batches of micro-batches of sample indices."""
+    def plan() -> list[tuple[int, list[list[int]]]]:
+        """Per mini-batch: its response token count (over all ranks) and this rank's
+        micro-batches of sample indices."""
         out = []
         for mini in mini_batches(len(samples), mini_batch_size, rng):
-            groups = micro_batches([lengths[i] for i in mini], micro_batch_size, micro_batch_tokens)
-            out.append([[mini[j] for j in group] for group in groups])
+            mine = sorted(mini, key=lengths.__getitem__)[rank::size]  # one process: all of it
+            groups = micro_batches([lengths[i] for i in mine], micro_batch_size, micro_batch_tokens)
+            tokens = sum(response_tokens[i] for i in mini)
+            out.append((tokens, [[mine[j] for j in group] for group in groups]))
         return out
 
     # 2. old and reference log-probs, one pass over the first epoch's micro-batches
@@ -101,7 +114,7 @@ def policy_update(
     use_ref = ref_model is not None and kl_coef > 0
     if old_logprobs == "trainer" or use_ref:
         model.eval()  # no dropout: the old policy is the deterministic current one
-        for group in (g for mini in first_plan for g in mini):
+        for group in (g for _, mini in first_plan for g in mini):
             batch = collate([samples[i] for i in group], pad_id).to(device)
             with torch.no_grad(), amp:
                 trainer_logp = None
@@ -119,6 +132,10 @@ def policy_update(
                         gap_sum, gap_tokens = gap_sum + float(diff.sum()), gap_tokens + r
                         gap_max = max(gap_max, float(diff.max()))
                     old[i] = mine
+        if size > 1:  # every rank gets every sample's log-probs (later epochs deal them anew)
+            computed = [(i, old[i], ref[i]) for _, mini in first_plan for group in mini for i in group]
+            for i, old_i, ref_i in gather_lists(computed):
+                old[i], ref[i] = old_i, ref_i
     for i, s in enumerate(samples):
         if len(old[i]) != len(s.response_ids):
             raise ValueError(f"sample {i}: no sampler log-probs to use as the old policy")
@@ -129,9 +146,10 @@ def policy_update(
                             "grad_norm"), 0.0)
     ratio_max, first_dev = 0.0, 0.0
     tokens, steps, start = 0, 0, time.perf_counter()
+    trainable = [p for p in model.parameters() if p.requires_grad]
     for epoch in range(ppo_epochs):
-        for mini in first_plan if epoch == 0 else plan():
-            n_tokens = float(sum(len(samples[i].response_ids) for group in mini for i in group))
+        for total_tokens, mini in first_plan if epoch == 0 else plan():
+            n_tokens = float(total_tokens)  # the whole mini-batch's, whichever rank holds the tokens
             if n_tokens == 0:
                 continue
             optimizer.zero_grad(set_to_none=True)
@@ -154,8 +172,8 @@ def policy_update(
                     with torch.no_grad():
                         dev = ((logp.detach().float() - old_t).exp() - 1).abs() * batch.response_mask
                     first_dev = max(first_dev, float(dev.max()))
-            grad_norm = torch.nn.utils.clip_grad_norm_(
-                [p for p in model.parameters() if p.requires_grad], max_grad_norm or float("inf"))
+            sum_gradients(trainable)  # each rank's loss is its part of the global token mean
+            grad_norm = torch.nn.utils.clip_grad_norm_(trainable, max_grad_norm or float("inf"))
             optimizer.step()
             if scheduler is not None:
                 scheduler.step()
@@ -163,6 +181,11 @@ def policy_update(
             tokens += int(n_tokens)
             steps += 1
     elapsed = time.perf_counter() - start
+    # every rank's parts of the token means add up; the gradient norm is already the global one
+    summed = [k for k in totals if k != "grad_norm"]
+    *parts, gap_sum, gap_tokens = reduce_floats([totals[k] for k in summed] + [gap_sum, gap_tokens], "sum")
+    totals.update(zip(summed, parts, strict=True))
+    ratio_max, first_dev, gap_max = reduce_floats([ratio_max, first_dev, gap_max], "max")
     means = {k: v / max(steps, 1) for k, v in totals.items()}  # mean over optimizer steps
     return UpdateStats(**means, ratio_max=ratio_max, first_ratio_max_deviation=first_dev,
                        sampler_gap=gap_sum / max(gap_tokens, 1), sampler_gap_max=gap_max, tokens=tokens,
