@@ -88,7 +88,7 @@ def test_lora_sft_writes_only_a_small_fp16_adapter_with_its_provenance(adapter, 
     rows = [json.loads(line) for line in pairs.read_text().splitlines()]
     assert record["files"] == [{"path": str(pairs), "weight": 1.0, "sha256": file_sha256(pairs),
                                 "pairs": len(rows)}]
-    assert record["data"]["pairs"] == len(rows) == record["pairs_trained"]
+    assert record["data"]["pairs"] == len(rows) == record["pairs_within_max_tokens"]
     assert record["config"]["lora"] is True and record["config"]["model"] == DEFAULT_MODEL
     assert record["command"].startswith(f"gentax sft --data {pairs}:1 --out {folder} --model default")
     assert "--lora --lora-rank 4 --lora-alpha 8" in record["command"]

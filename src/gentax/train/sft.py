@@ -133,5 +133,5 @@ def sft(rows: list[dict], out: str | Path, cfg: SFTConfig = SFTConfig(),
     else:
         model.save_pretrained(out)
         tok.save_pretrained(out)
-    write_provenance(out, cfg, rows, {"pairs_trained": len(examples), **(provenance or {})})
+    write_provenance(out, cfg, rows, {"pairs_within_max_tokens": len(examples), **(provenance or {})})
     return out
