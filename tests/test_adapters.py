@@ -72,7 +72,7 @@ def test_lora_sft_writes_only_a_small_fp16_adapter_with_its_provenance(adapter, 
     folder, output = adapter
     assert "Adapter saved to" in output
     losses = [float(line.split("loss ")[1].split()[0]) for line in output.splitlines() if "sft step" in line]
-    assert len(losses) == 4 and losses[-1] < losses[0]  # the adapter learns (8.9 -> 2.6 nats here)
+    assert len(losses) == 4 and losses[-1] < losses[0]  # the adapter learns
     assert sorted(p.name for p in folder.iterdir()) == ["adapter_config.json", "adapter_model.safetensors",
                                                         "provenance.json"]
     config = json.loads((folder / "adapter_config.json").read_text())
