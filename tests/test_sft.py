@@ -2,6 +2,7 @@
 loss that is the plain cross-entropy of the answer tokens (checked by hand on a tiny batch) and
 goes down. The `collect` and `sft` commands are run in-process, as `gentax` runs them."""
 
+import hashlib
 import json
 
 import pytest
@@ -15,6 +16,7 @@ from gentax.agents.prompt import chat_messages
 from gentax.cli import app
 from gentax.envs import make_env
 from gentax.envs.sokoban import solve
+from gentax.train.provenance import rows_sha256
 from gentax.train.sft import SFTConfig, collect, mix, sft
 
 
@@ -110,3 +112,9 @@ def test_cli_collects_expert_pairs_and_fine_tunes_on_them(tmp_path, tiny_model):
     tuned = load_model(str(tmp_path / "model"), dtype="float32").model.state_dict()
     start = load_model(tiny_model, dtype="float32").model.state_dict()
     assert tuned.keys() == start.keys() and any(not torch.equal(tuned[k], start[k]) for k in start)
+    # provenance.json: the data as trained (the mix's rows, in order) and as given (the file)
+    record = json.loads((tmp_path / "model" / "provenance.json").read_text())
+    assert record["data"]["pairs"] == len(rows) and record["config"]["lora"] is False
+    assert record["files"][0]["sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
+    assert record["data"]["sha256"] == rows_sha256(mix([(str(data), 1.0)], seed=0))
+    assert record["data"]["sha256"] != rows_sha256(rows[::-1])

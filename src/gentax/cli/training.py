@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from enum import StrEnum
 from pathlib import Path
 
@@ -98,8 +99,9 @@ def collect(
 
 
 def sft(
+    ctx: typer.Context,
     data: list[str] = typer.Option(..., "--data", help="FILE[:WEIGHT]; repeat to mix (e.g. 19:3:1)."),
-    out: Path = typer.Option(..., help="Folder for the fine-tuned model."),
+    out: Path = typer.Option(..., help="Folder for the fine-tuned model (or adapter)."),
     model: str = typer.Option("default", help="Starting model: 'default', a path or hub id."),
     steps: int = typer.Option(100, min=1, help="Optimizer steps."),
     batch_size: int = typer.Option(32, min=1, help="Pairs per optimizer step."),
@@ -108,8 +110,14 @@ def sft(
     micro_batch_tokens: int = typer.Option(4096, min=1, help="Padded tokens per forward/backward (memory)."),
     gradient_checkpointing: bool = typer.Option(False, help="Recompute layers in backward: less memory."),
     seed: int = typer.Option(0, help="Seeds the mix and the training."),
+    lora: bool = typer.Option(False, "--lora/--no-lora", help="Train LoRA adapters and save only them (a "
+                              "folder of a few MB that loads as --model anywhere; lr ~1e-4)."),
+    lora_rank: int = typer.Option(16, min=1, help="With --lora: adapter rank."),
+    lora_alpha: int = typer.Option(32, min=1, help="With --lora: adapter alpha (scale alpha / rank)."),
 ) -> None:
-    """Supervised warm-up on (state, action) pairs (loss on the answer tokens, cosine schedule)."""
+    """Supervised warm-up on (state, action) pairs (loss on the answer tokens, cosine schedule).
+    Writes provenance.json beside the weights (the command, the data's sha256, the commit)."""
+    from gentax.train.provenance import file_sha256
     from gentax.train.sft import SFTConfig, mix
     from gentax.train.sft import sft as run_sft
 
@@ -126,7 +134,26 @@ def sft(
     console.print(f"{len(rows)} (state, action) pairs from {len(files)} file(s)")
     cfg = SFTConfig(model=model, lr=lr, batch_size=batch_size, steps=steps, warmup_ratio=warmup_ratio,
                     micro_batch_tokens=micro_batch_tokens, gradient_checkpointing=gradient_checkpointing,
-                    seed=seed)
+                    seed=seed, lora=lora, lora_rank=lora_rank, lora_alpha=lora_alpha)
+    sources = [{"path": path, "weight": weight, "sha256": file_sha256(path),
+                "pairs": sum(1 for line in Path(path).read_text().splitlines() if line.strip())}
+               for path, weight in files]
     done = run_sft(rows, out, cfg, log=lambda r: console.print(
-        f"sft step {r['step']} loss {r['loss']:.4f} lr {r['lr']:.2e} ({r['seconds']:.1f}s)"))
-    console.print(f"Model saved to {done}")
+        f"sft step {r['step']} loss {r['loss']:.4f} lr {r['lr']:.2e} ({r['seconds']:.1f}s)"),
+        provenance={"command": _command_line(ctx), "files": sources})
+    console.print(f"{'Adapter' if lora else 'Model'} saved to {done}")
+
+
+def _command_line(ctx: typer.Context) -> str:
+    """The command as run, every option spelled out (defaults too), for provenance.json."""
+    words = ["gentax", ctx.info_name or "sft"]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        flag = "--" + param.name.replace("_", "-")
+        if isinstance(value, bool):
+            words.append(flag if value else "--no-" + flag[2:])
+        elif isinstance(value, list | tuple):
+            words += [part for item in value for part in (flag, str(item))]
+        elif value is not None:
+            words += [flag, str(value)]
+    return shlex.join(words)

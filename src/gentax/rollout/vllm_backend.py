@@ -35,6 +35,11 @@ class VLLMGenerator:
         """`engine`: an already built `vllm.LLM` (or an object with its `generate` and
         `get_tokenizer`); by default one is built from the arguments."""
         if engine is None:
+            from gentax.agents.models import adapter_base
+
+            if adapter_base(model) is not None:
+                raise RuntimeError(f"the vLLM backend cannot take the LoRA adapter folder {model}: use "
+                                   "--backend transformers, which merges the adapter into its base model")
             problems = vllm_problems()
             if problems:
                 raise RuntimeError("the vLLM backend cannot start: " + "; ".join(problems))

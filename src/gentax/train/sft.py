@@ -4,7 +4,7 @@
 visible-information policy with its reasons, or of a model (docs/training.md, "SFT data").
 `sft` mixes several such files by (state, action) pairs in given ratios (the paper's 19:3:1),
 trains on the answer tokens only, with a cosine schedule and linear warm-up, and saves a model
-folder that `gentax train` and `gentax eval` take as `--model`.
+folder (or, with `lora`, an adapter folder) that `gentax train` and `gentax eval` take as `--model`.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from gentax.config import option as _f
 from gentax.train.batching import Sample, collate, micro_batches
 from gentax.train.collect import collect, template_thought  # noqa: F401  (their home before)
 from gentax.train.logprobs import response_logprobs
+from gentax.train.lora import add_lora, save_adapter
+from gentax.train.provenance import write_provenance
 from gentax.train.schedule import lr_factor
 
 
@@ -59,19 +61,25 @@ class SFTConfig:
     gradient_checkpointing: bool = _f(False, "recompute each layer in backward: less memory, ~1.3x time")
     max_tokens: int = _f(4096, "pairs longer than this (prompt + answer tokens) are left out", min=1)
     seed: int = _f(0, "seeds the order of the pairs and the training")
+    lora: bool = _f(False, "train LoRA adapters (peft) and save only them (a few MB, docs/training.md)")
+    lora_rank: int = _f(16, "LoRA rank", min=1)
+    lora_alpha: int = _f(32, "LoRA alpha", min=1)
 
     def __post_init__(self) -> None:
         check(self)
 
 
 def sft(rows: list[dict], out: str | Path, cfg: SFTConfig = SFTConfig(),
-        log: Callable[[dict], None] | None = None) -> Path:
-    """Fine-tune on the answers of `rows`; saves a loadable model folder at `out`."""
+        log: Callable[[dict], None] | None = None, provenance: dict | None = None) -> Path:
+    """Fine-tune on the answers of `rows`; saves a loadable model folder at `out` (with `cfg.lora`
+    an adapter folder), with provenance.json: `cfg`, the rows' hash, the commit, and `provenance`."""
     from gentax.agents.models import load_for_training
 
     torch.manual_seed(cfg.seed)
     loaded = load_for_training(cfg.model)
     model, tok = loaded.model, loaded.tokenizer
+    if cfg.lora:
+        model = add_lora(model, cfg.lora_rank, cfg.lora_alpha, cfg.lr)
     render = lambda r: tok.apply_chat_template(chat_messages(r["prompt"]), tokenize=False,  # noqa: E731
                                                add_generation_prompt=True)
     examples = []
@@ -120,6 +128,10 @@ def sft(rows: list[dict], out: str | Path, cfg: SFTConfig = SFTConfig(),
     model.eval()
     if cfg.gradient_checkpointing:
         model.gradient_checkpointing_disable()
-    model.save_pretrained(out)
-    tok.save_pretrained(out)
+    if cfg.lora:
+        save_adapter(model, out, base=cfg.model)
+    else:
+        model.save_pretrained(out)
+        tok.save_pretrained(out)
+    write_provenance(out, cfg, rows, {"pairs_within_max_tokens": len(examples), **(provenance or {})})
     return out

@@ -25,7 +25,6 @@ import copy
 import dataclasses
 import json
 import time
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -47,6 +46,7 @@ from gentax.train.config import TrainConfig
 from gentax.train.distributed import barrier, broadcast_weights, gather_lists, rank_and_size, refuse_untested
 from gentax.train.gigpo import anchor_groups, anchor_stats, gigpo_advantages
 from gentax.train.grpo import group_advantages, zero_variance_share
+from gentax.train.lora import add_lora
 from gentax.train.schedule import lr_factor
 from gentax.train.update import policy_update
 
@@ -68,13 +68,7 @@ def build_policy(cfg: TrainConfig):
     if cfg.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     if cfg.lora:
-        from peft import LoraConfig, get_peft_model
-
-        if cfg.lr < 1e-5:
-            warnings.warn(f"lora: lr {cfg.lr:g} is the full-tuning scale; LoRA adapters usually need "
-                          "1e-5 to 1e-4 to move at all", stacklevel=2)
-        model = get_peft_model(model, LoraConfig(r=cfg.lora_rank, lora_alpha=cfg.lora_alpha,
-                                                 target_modules="all-linear", task_type="CAUSAL_LM"))
+        model = add_lora(model, cfg.lora_rank, cfg.lora_alpha, cfg.lr)
         loaded.model = model
         ref = model if cfg.kl_coef else None
     else:
