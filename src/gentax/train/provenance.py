@@ -50,9 +50,13 @@ def source_commit() -> dict[str, Any]:
 def write_provenance(out: str | Path, config: Any, rows: list[dict], extra: dict | None = None) -> Path:
     """Write `out`/provenance.json: the dataclass `config`, the training rows' count and sha256,
     gentax's version and commit, and `extra` (what the caller knows: the command, the files)."""
-    import gentax
+    from importlib.metadata import PackageNotFoundError, version
 
-    record = {"gentax_version": gentax.__version__, **source_commit(),
+    try:  # the installed distribution's version (importing the package itself is the top layer)
+        gentax_version = version("gentax")
+    except PackageNotFoundError:
+        gentax_version = None
+    record = {"gentax_version": gentax_version, **source_commit(),
               "config": dataclasses.asdict(config),
               "data": {"pairs": len(rows), "sha256": rows_sha256(rows)}, **(extra or {})}
     path = Path(out) / PROVENANCE_FILE
