@@ -32,17 +32,21 @@ same tokens on both sides. Trained tokens/s = the batch's prompt + answer tokens
 
 Measured on this 2-core CPU (flags avx avx2, no avx512_bf16 or amx: float32 on both sides),
 torch 2.13.0, TRL 1.16.0, transformers 5.24.0, a machine shared with other jobs (load average
-7-11 during the runs, so each step's wall time swings with them; the ratio is what to read):
+5.5-11 during the runs, so each step's wall time swings with them; the ratio is what to read),
+first-step losses agreeing in every run (e.g. 2.584368 / 2.584385):
   `python bench/sft_vs_trl.py --steps 3` (batch 1, 1 warm-up + 3 timed steps each, 1,048-1,684
-  tokens a step): gentax 8.4 trained tokens/s, TRL 7.3: 1.15x (steps 1.33x, 1.01x, 1.06x;
-  load 10.7 -> 8.5; peak RSS 9.3 GB); first-step losses 2.584368 / 2.584385.
-  `python bench/sft_vs_trl.py --batch 2 --steps 1` (2,622 tokens in the timed step): gentax 18.3
-  tokens/s, TRL 12.3: 1.49x (load 8.4 -> 9.0); losses 2.710131 / 2.710149. A `--batch 2
-  --steps 3` run was killed by the kernel's OOM killer (both models and AdamW states live in one
-  process: 13.5 GB resident at batch 2, on a 23 GB machine that other jobs were filling).
-Under the load above one step took 2-4 minutes a side, so a default run (1 + 2 steps) took about
-15 minutes; it was not measured on an idle machine. Why gentax is faster: see docs/training.md,
-"Throughput against TRL".
+  tokens a step), twice:
+    load 7.7 -> 5.5: gentax 11.4 trained tokens/s, TRL 10.3: 1.11x (steps 1.19x, 1.12x, 1.03x);
+      by the process's CPU time 27.3 vs 25.8 tokens per CPU second: 1.06x; peak RSS 9.0 GB
+    load 10.7 -> 8.5: gentax 8.4 tokens/s, TRL 7.3: 1.15x (steps 1.33x, 1.01x, 1.06x)
+  `python bench/sft_vs_trl.py --batch 2 --steps 1` (2,622 tokens in the one timed step, load
+  8.4 -> 9.0): gentax 18.3 tokens/s, TRL 12.3: 1.49x. A `--batch 2 --steps 3` run was killed by
+  the kernel's OOM killer (both models and their AdamW states live in one process: 13.5 GB
+  resident at batch 2, on a 23 GB machine that other jobs were filling).
+Under that load a step took 2-4 minutes a side (a 1 + 3-step run: 26 minutes). A step costs
+~60 CPU seconds a side, about 30 s of an idle 2-core machine, where a default run (1 + 2 steps)
+would take ~4 minutes (estimated from the CPU time, not measured). Why gentax is faster:
+docs/training.md, "Throughput against TRL".
 
 Run: `python bench/sft_vs_trl.py [--batch 1 --warmup 1 --steps 2 --data FILE --out result.json]`
 (needs `pip install trl`, the `bench` extra).
