@@ -113,9 +113,16 @@ def _sft_start(cfg: StudyConfig, start: StartSpec, model: str, models: dict[str,
     counts = {d: sum(r["domain"] == d for r in rows) for d in spec.mix}
     sft_cfg = SFTConfig(model=model, lr=spec.lr, batch_size=spec.batch_size, steps=spec.steps,
                         warmup_ratio=spec.warmup_ratio, seed=cfg.seeds[0])
-    out = sft(rows, folder / "model", sft_cfg)
+    losses: list[float] = []
+
+    def progress(row: dict) -> None:  # a start's SFT can take an hour on a CPU: show each step
+        losses.append(round(row["loss"], 4))
+        log(f"  {start.name}: SFT step {row['step']}/{spec.steps} loss={row['loss']:.3g} "
+            f"({row['seconds']:.0f} s)")
+
+    out = sft(rows, folder / "model", sft_cfg, log=progress)
     return {"model": str(out), "from": model, "mix": dict(spec.mix), "sources": dict(spec.sources),
-            "pairs": counts, "collected": collected}
+            "pairs": counts, "collected": collected, "sft_loss": losses}
 
 
 def report_starts(results: dict) -> list | None:
