@@ -15,7 +15,7 @@ from gentax.cli import app
 from gentax.study.config import StudyConfig
 from gentax.study.results import load_results
 from gentax.study.runner import plan_cells, run_study
-from gentax.study.starts import collect_model_pairs
+from gentax.study.starts import collect_model_pairs, make_start
 from gentax.train.config import ConfigError
 from gentax.train.sft import collect, mix
 
@@ -76,6 +76,16 @@ def test_two_starts_run_every_cell_once_and_the_report_compares_them(tmp_path, t
     plan = CliRunner().invoke(app, ["study", str(config), "--out", str(out), "--plan"])
     assert plan.exit_code == 0 and "\ttodo" not in plan.output
     assert plan.output.count("\tdone") == len(planned)
+
+    # a start killed after its collection (cell and model gone) collects nothing again
+    data = sorted((out / "starts" / "B" / "data").glob("*.jsonl"))
+    kept = {p: p.stat().st_mtime_ns for p in data}
+    (out / "cells" / "start-B.json").unlink()
+    log = Log()
+    made = make_start(cfg, cfg.starts[1], {"A": a["model"]}, out / "starts" / "B", log)
+    assert [p.name for p in data] == ["sokoban.jsonl", "webshop.jsonl"]
+    assert {p: p.stat().st_mtime_ns for p in data} == kept
+    assert made["collected"] == b["made"]["collected"] and not any("collecting" in line for line in log)
 
 
 def test_plan_of_the_paper_study():

@@ -17,6 +17,7 @@ from typing import Any
 
 from gentax.agents.prompt import PromptConfig
 from gentax.config import build
+from gentax.files import write_atomic
 from gentax.study.config import PAIR_POLICIES, StartSpec, StudyConfig
 from gentax.train.config import TrainConfig
 
@@ -99,13 +100,20 @@ def _sft_start(cfg: StudyConfig, start: StartSpec, model: str, models: dict[str,
         common = {"split": "train", "seed": seed, "prompt": prompt,
                   "max_steps": cfg.train.get("max_env_steps", {}).get(domain),
                   "env_kwargs": cfg.env_kwargs(domain)}
-        log(f"  {start.name}: collecting {domain} pairs from {source}")
-        if source in PAIR_POLICIES:
+        # a domain's pairs, once collected, survive a killed start: its summary is written last
+        done = path.with_suffix(".summary.json")
+        if done.exists():
+            collected[domain] = json.loads(done.read_text())
+            log(f"  {start.name}: {domain} pairs already collected ({collected[domain]['pairs']})")
+        elif source in PAIR_POLICIES:
+            log(f"  {start.name}: collecting {domain} pairs from {source}")
             collected[domain] = collect(domain, spec.episodes, path, policy=source, **common)
         else:
+            log(f"  {start.name}: collecting {domain} pairs from {source}")
             collected[domain] = collect_model_pairs(
                 models[source], domain, spec.episodes, path, temperature=cfg.eval.temperature,
                 max_new_tokens=cfg.train.get("max_response_tokens", {}).get(domain), **common)
+        write_atomic(done, json.dumps(collected[domain]))
         if not collected[domain]["pairs"]:
             raise RuntimeError(f"start {start.name}: no {domain} pairs from {source}")
         files.append((str(path), float(weight)))
