@@ -109,7 +109,7 @@ def _sft_start(cfg: StudyConfig, start: StartSpec, model: str, models: dict[str,
             log(f"  {start.name}: collecting {domain} pairs from {source}")
             collected[domain] = collect(domain, spec.episodes, path, policy=source, **common)
         else:
-            log(f"  {start.name}: collecting {domain} pairs from {source}")
+            log(f"  {start.name}: collecting {domain} pairs from {source}'s own play")
             collected[domain] = collect_model_pairs(
                 models[source], domain, spec.episodes, path, temperature=cfg.eval.temperature,
                 max_new_tokens=cfg.train.get("max_response_tokens", {}).get(domain), **common)
