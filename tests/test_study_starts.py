@@ -73,6 +73,10 @@ def test_two_starts_run_every_cell_once_and_the_report_compares_them(tmp_path, t
     assert " ... " not in result.output and "cell " not in result.output
     md = (out / "report.md").read_text()
     assert "Table 6: relative change from A and from B" in md
+    top, other = md.split("## Start B\n", 1)  # the start the top level does not show has its own section
+    assert "| B-sokoban-nothink-seed0 |" in other
+    assert "B-sokoban-nothink-seed0" not in top.split("### Table 6")[0]
+    assert "starts/B/model` before RL" in other
     plan = CliRunner().invoke(app, ["study", str(config), "--out", str(out), "--plan"])
     assert plan.exit_code == 0 and "\ttodo" not in plan.output
     assert plan.output.count("\tdone") == len(planned)

@@ -41,6 +41,7 @@ def build_document(results: dict, digest: str, starts: list[Start] | None = None
         doc.add(Paragraph("No run has been evaluated yet."))
     for i, g in enumerate(groups):
         sections.matrix_section(doc, results, g, before, base, ref=i == 0)
+    sections.other_starts_section(doc, results)
     sections.profiles_section(doc, results, groups[0] if groups else None, before, base)
     sections.curves_section(doc, results)
     sections.variants_section(doc, comps)

@@ -67,6 +67,10 @@ def summary_section(doc: Document, results: dict, groups: list[agg.Group], befor
         f"{', '.join(sorted({r['train_domain'] for r in runs}, key=results['domains'].index)) or 'none'}, "
         f"{len(groups)} variant setting(s), seeds {sorted({r['variant']['seed'] for r in runs})}.",
     ]
+    others = [s["name"] for s in results.get("starts") or [] if s["name"] != results.get("start")]
+    if others:
+        items.append(f"Starts: {results['start']} (the sections below) and "
+                     f"{', '.join(others)} (each in its own section, \"Start …\").")
     if groups:
         ref = groups[0]
         items.append(f"Reference setting (the one covering most training domains): {ref.variant.label}.")
@@ -105,7 +109,7 @@ def summary_section(doc: Document, results: dict, groups: list[agg.Group], befor
     doc.add(Heading("Summary"), Bullets(items))
 
 
-def baseline_section(doc: Document, results: dict) -> None:
+def baseline_section(doc: Document, results: dict, level: int = 2) -> None:
     rows = []
     for d in results["domains"]:
         s = results["baseline"]["eval"].get(d)
@@ -116,14 +120,14 @@ def baseline_section(doc: Document, results: dict) -> None:
                      num(s["mean_return"]), num(s["mean_length"]),
                      pct(100 * s["invalid_action_rate"]), pct(100 * s["format_error_rate"]),
                      str(s["episodes"])])
-    doc.add(Heading("Baseline"), Table(
+    doc.add(Heading("Baseline", level), Table(
         ["domain", "success (%)", "95% CI", "mean return", "mean length", "invalid actions (%)",
          "format errors (%)", "episodes"], rows,
         f"The starting model `{results['baseline'].get('model', 'unknown')}` before RL "
         "(results.json: baseline.eval; rates × 100; 95% CI: Wilson over the episodes)."))
 
 
-def runs_section(doc: Document, results: dict) -> None:
+def runs_section(doc: Document, results: dict, level: int = 2) -> None:
     domains = results["domains"]
     rows = []
     for r in results["runs"]:
@@ -131,11 +135,27 @@ def runs_section(doc: Document, results: dict) -> None:
         rows.append([r["id"], r["train_domain"], agg.variant_of(r).label, str(v["seed"]),
                      ", ".join(map(str, r["checkpoints"])) or MISSING]
                     + [_run_success(r["eval"][d]) if d in r["eval"] else MISSING for d in domains])
-    doc.add(Heading("Runs"), Table(
+    doc.add(Heading("Runs", level), Table(
         ["run", "trained on", "setting", "seed", "evaluated checkpoints"] + [f"{d} (%)" for d in domains],
         rows,
         "Success per run and evaluation domain (results.json: runs[].eval[domain].success × 100, the mean "
         "over the run's evaluated checkpoints) and its 95% Wilson interval over the run's episodes."))
+
+
+def other_starts_section(doc: Document, results: dict) -> None:
+    """Every start but the one whose runs the sections above show (results.json's top level): its
+    baseline, runs and train x eval matrices, numbered as those above."""
+    others = [s for s in results.get("starts") or [] if s["name"] != results.get("start")]
+    for s in others:
+        part = {**results, "baseline": s["baseline"], "runs": s["runs"]}
+        doc.add(Heading(f"Start {s['name']}"), Paragraph(
+            f"The sections above are start {results['start']}'s; these are start {s['name']}'s "
+            f"(results.json: starts[name = {s['name']}]), computed the same way."))
+        baseline_section(doc, part, level=3)
+        runs_section(doc, part, level=3)
+        before, base = agg.baseline_pct(part), agg.baseline_measured(part)
+        for i, g in enumerate(agg.groups(part)):
+            matrix_section(doc, part, g, before, base, ref=i == 0, level=4, start=s["name"])
 
 
 def _run_success(summary: dict) -> str:
@@ -143,10 +163,11 @@ def _run_success(summary: dict) -> str:
 
 
 def matrix_section(doc: Document, results: dict, group: agg.Group, before: dict[str, float],
-                   base: dict[str, list[Measured]], ref: bool) -> None:
+                   base: dict[str, list[Measured]], ref: bool, level: int = 3, start: str = "") -> None:
+    """`start` names the start when it is not the top level's (its figure gets its own file)."""
     domains = results["domains"]
     label = group.variant.label
-    doc.add(Heading(f"{label}" + (" (reference setting)" if ref else ""), 3))
+    doc.add(Heading(f"{label}" + (" (reference setting)" if ref else ""), level))
     model = results["baseline"].get("model", "baseline")
     trains = list(group.after)
     names = ["baseline"] + [f"{t} ({group.seeds[t]} seed{'s' if group.seeds[t] > 1 else ''})" for t in trains]
@@ -160,7 +181,7 @@ def matrix_section(doc: Document, results: dict, group: agg.Group, before: dict[
         f"Success (%), {label}, with its 95% interval: the baseline row is `{model}` before RL (Wilson over "
         "its episodes); each training row is the mean over its seeds of runs[].eval[domain].success × 100 "
         "(Wilson over the episodes for one seed, the t interval over the seeds for several)."))
-    doc.add(Image(f"heatmap-{slug(label)}.png",
+    doc.add(Image(f"heatmap-{slug(f'{start} {label}' if start else label)}.png",
                   figures.heatmap(names, domains, values, pct, f"success (%), {label}"),
                   f"Train × eval success (%), {label}; the diagonal is in-domain."))
 
