@@ -5,10 +5,13 @@ Both sides get the same B prompts: gentax's own first-step prompts of B eval epi
 decode greedily exactly N new tokens (EOS and stop strings cannot end a row early: gentax's EOS
 list is emptied and its stop string never occurs, HF gets min_new_tokens=N), so both run the
 same N forwards. Runs alternate (gentax, HF, HF, gentax, ...) after a one-prompt warm-up each.
-Two figures per side, medians over the runs:
+Figures per side, medians over the runs, and their ratio gentax / HF:
 - `tokens_per_s`: B x N new tokens / wall time of the call (prefill included);
 - `decode_tokens_per_s`: B x (N - 1) / time from the end of the prefill forward to the end of
-  the last forward (a forward hook on the model stamps every forward, on both sides alike).
+  the last forward (a forward hook on the model stamps every forward, on both sides alike);
+- the same two per CPU second of this process (`..._per_cpu_s`): on a shared machine, where
+  other jobs take the cores (or pause this process) for a while, the work done per CPU second
+  moves much less than the wall-clock rate.
 Only ratios are comparable across machines, and on a shared machine across times: each line
 carries the load average, the thread count and OpenMP's wait policy.
 
@@ -52,21 +55,23 @@ def episode_prompts(generator: TransformersGenerator, domain: str, batch: int) -
 
 
 class ForwardClock:
-    """Stamps the end of every forward of the model."""
+    """Stamps the end of every forward of the model, in wall time and in this process's CPU time."""
 
     def __init__(self, model):
-        self.stamps: list[float] = []
-        model.register_forward_hook(lambda *_: self.stamps.append(time.perf_counter()))
+        self.stamps: list[tuple[float, float]] = []
+        model.register_forward_hook(lambda *_: self.stamps.append((time.perf_counter(), time.process_time())))
 
-    def run(self, fn, batch: int, new_tokens: int) -> tuple[float, float]:
-        """(tokens/s of the call, tokens/s of its decoding steps)."""
+    def run(self, fn, batch: int, new_tokens: int) -> list[float]:
+        """Tokens per second of the call and of its decoding steps, per wall second and per CPU second."""
         self.stamps.clear()
-        start = time.perf_counter()
+        start = (time.perf_counter(), time.process_time())
         fn()
-        seconds = time.perf_counter() - start
-        assert len(self.stamps) == new_tokens, (len(self.stamps), new_tokens)
-        decode = batch * (new_tokens - 1) / (self.stamps[-1] - self.stamps[0]) if new_tokens > 1 else 0.0
-        return batch * new_tokens / seconds, decode
+        end = (time.perf_counter(), time.process_time())
+        assert len(self.stamps) == new_tokens and new_tokens > 1, (len(self.stamps), new_tokens)
+        first, last = self.stamps[0], self.stamps[-1]
+        call, decode = batch * new_tokens, batch * (new_tokens - 1)
+        return [call / (end[0] - start[0]), decode / (last[0] - first[0]),
+                call / (end[1] - start[1]), decode / (last[1] - first[1])]
 
 
 def compare(loaded, domain: str, batch: int, new_tokens: int, repeats: int) -> dict:
@@ -88,23 +93,20 @@ def compare(loaded, domain: str, batch: int, new_tokens: int, repeats: int) -> d
                            pad_token_id=tok.pad_token_id)
 
     ours(2, texts[:1]), theirs(2, {k: v[:1] for k, v in enc.items()})  # warm-up (and the stop table)
-    runs: dict[str, list[tuple[float, float]]] = {"gentax": [], "hf_generate": []}
+    runs: dict[str, list[list[float]]] = {"gentax": [], "hf_generate": []}
     order = ["gentax", "hf_generate"]
     for r in range(repeats):
         for side in order if r % 2 == 0 else order[::-1]:
             runs[side].append(clock.run(ours if side == "gentax" else theirs, batch, new_tokens))
-    med = {side: [statistics.median(x[i] for x in runs[side]) for i in (0, 1)] for side in runs}
     lengths = enc["attention_mask"].sum(1)
-    return {"domain": domain, "batch": batch, "new_tokens": new_tokens,
-            "prompt_tokens": [int(lengths.min()), int(lengths.max())],
-            "runs_per_side": repeats,
-            "gentax_tokens_per_s": round(med["gentax"][0], 1),
-            "hf_generate_tokens_per_s": round(med["hf_generate"][0], 1),
-            "ratio": round(med["gentax"][0] / med["hf_generate"][0], 2),
-            "gentax_decode_tokens_per_s": round(med["gentax"][1], 1),
-            "hf_generate_decode_tokens_per_s": round(med["hf_generate"][1], 1),
-            "decode_ratio": round(med["gentax"][1] / med["hf_generate"][1], 2),
-            "threads": torch.get_num_threads(),
+    result = {"domain": domain, "batch": batch, "new_tokens": new_tokens,
+              "prompt_tokens": [int(lengths.min()), int(lengths.max())], "runs_per_side": repeats}
+    figures = ["tokens_per_s", "decode_tokens_per_s", "tokens_per_cpu_s", "decode_tokens_per_cpu_s"]
+    for i, figure in enumerate(figures):
+        med = {side: statistics.median(x[i] for x in runs[side]) for side in runs}
+        result[figure] = {"gentax": round(med["gentax"], 1), "hf_generate": round(med["hf_generate"], 1),
+                          "ratio": round(med["gentax"] / med["hf_generate"], 2)}
+    return {**result, "threads": torch.get_num_threads(),
             "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(unset)"),
             "load_average_1min": round(os.getloadavg()[0], 1)}
 
