@@ -15,9 +15,8 @@ Figures per side, medians over the runs, and their ratio gentax / HF:
 Only ratios are comparable across machines, and on a shared machine across times: each line
 carries the load average, the thread count and OpenMP's wait policy.
 
-Measured on the 2-core AVX2 machine (no avx512_bf16, fp32, 2 threads, OpenMP waits passive), load
-average 6-9 from other jobs: see docs/training.md, "Decoding speed", for the figures and for
-before/after.
+Figures from the 2-core AVX2 machine (no avx512_bf16, fp32, 2 threads), alone and with two
+copies at once under either OpenMP wait policy: docs/training.md, "Decoding speed".
 
 Run: `python bench/decode_speed.py --domain sokoban --batch 4 --new-tokens 64 --repeats 2`
      `python bench/decode_speed.py --domain webshop --batch 64 --new-tokens 16 --repeats 1`
@@ -31,7 +30,6 @@ import os
 import statistics
 import time
 
-import gentax  # noqa: F401  (before torch: gentax sets OpenMP's wait policy)
 import gentax.rollout.generation as generation
 from gentax.agents.models import load_model
 from gentax.agents.prompt import PromptConfig, build_prompt, chat_messages
