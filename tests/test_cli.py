@@ -115,3 +115,17 @@ def test_env_args_reach_the_environment(tmp_path):
     code, output = gentax_cli("collect", "sokoban", "--episodes", "1", "--env-arg", "rows",
                               "--out", str(tmp_path / "x"))
     assert code == 2 and "KEY=VALUE" in output
+
+
+def test_a_model_rollout_without_a_terminal_prints_progress_with_tokens_per_second(tiny_model, monkeypatch):
+    import gentax.cli.common as common
+
+    monkeypatch.setattr(common, "PROGRESS_LINE_EVERY_S", 0.005)
+    out = CliRunner().invoke(app, ["rollout", "sokoban", "--policy", "model", "--model", tiny_model,
+                                   "--episodes", "1", "--max-steps", "2", "--max-new-tokens", "24"])
+    assert out.exit_code == 0, out.output
+    lines = [line for line in out.stderr.splitlines() if line.startswith("sokoban / model: 0/1 episodes")]
+    assert lines, out.stderr
+    rates = [re.search(r", ([\d,]+) tokens, ([\d.]+) tokens/s$", line) for line in lines]
+    assert all(rates), lines
+    assert max(int(r.group(1).replace(",", "")) for r in rates) > 0

@@ -1,5 +1,6 @@
 """Batched generation with the real embedded model: same tokens as one-at-a-time greedy decoding,
-log-probs that a plain forward pass reproduces, stop strings, and the vLLM backend's refusal."""
+log-probs that a plain forward pass reproduces, stop strings, and the vLLM backend's refusal; on
+the tiny model, the same tokens and log-probs as transformers' own `generate`."""
 
 import pytest
 import torch
@@ -46,6 +47,46 @@ def test_logprobs_match_a_forward_pass_on_the_same_tokens(generator):
         expected = logp.gather(1, torch.tensor(g.token_ids)[:, None]).squeeze(1)
         assert torch.allclose(torch.tensor(g.logprobs), expected, atol=2e-3), (g.logprobs, expected.tolist())
         assert all(lp <= 0 for lp in g.logprobs)
+
+
+def test_greedy_equals_transformers_generate_on_a_padded_batch_where_a_row_ends_early(tiny_model):
+    """The decoder's own loop (left padding, KV cache written in place, finished rows dropped from
+    the batch) picks the tokens `model.generate` picks, with log-probs of its logits."""
+    from gentax.agents.models import load_model
+
+    loaded = load_model(tiny_model, dtype="float32")
+    model, tok = loaded.model, loaded.tokenizer
+    torch.manual_seed(1)
+    with torch.no_grad():  # weights large enough that each answer depends on its prompt
+        for weight in model.parameters():
+            weight.normal_(0.0, 1.0)
+    generator = TransformersGenerator(loaded, batch_size=8)
+    prompts = _prompts(generator)  # three different lengths
+    tok.padding_side = "left"
+    enc = tok(prompts, add_special_tokens=False, return_tensors="pt", padding=True)
+    assert len(set(enc["attention_mask"].sum(1).tolist())) == 3
+
+    def theirs():
+        with torch.inference_mode():
+            out = model.generate(**enc, max_new_tokens=12, do_sample=False, pad_token_id=tok.pad_token_id,
+                                 output_logits=True, return_dict_in_generate=True)
+        ids = out.sequences[:, enc["input_ids"].shape[1]:]
+        logp = torch.log_softmax(torch.stack(out.logits, dim=1).float(), dim=-1)
+        return ids.tolist(), logp.gather(2, ids[:, :, None]).squeeze(2).tolist()
+
+    ids, _ = theirs()
+    assert len({tuple(row) for row in ids}) == 3
+    # An end-of-sequence token that only row 0 picks, after a few steps: row 0 ends there, the
+    # other rows go on in a smaller batch.
+    end = next(k for k in range(2, 10)
+               if ids[0][k] not in ids[0][:k] and all(ids[0][k] not in row for row in ids[1:]))
+    model.generation_config.eos_token_id = [tok.eos_token_id, ids[0][end]]
+    ids, hf_logprobs = theirs()
+    ours = generator.generate(prompts, Sampling(max_new_tokens=12, temperature=0.0, stop=("\x00",)))
+    assert [g.finish_reason for g in ours] == ["eos", "length", "length"]
+    assert [g.token_ids for g in ours] == [ids[0][: end + 1], ids[1], ids[2]]
+    for g, expected in zip(ours, hf_logprobs, strict=True):
+        assert torch.allclose(torch.tensor(g.logprobs), torch.tensor(expected[: len(g.logprobs)]), atol=1e-4)
 
 
 def test_sampling_is_reproducible_with_a_seed(generator):

@@ -3,14 +3,27 @@ bad input into one line and exit status 2."""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 import yaml
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
 from gentax.augment import AugmentConfig
 from gentax.envs import DomainSpec, get_domain
@@ -128,9 +141,65 @@ def load_generator(model: str, backend: Backend, dtype: DType, batch_size: int):
         fail(str(e))
 
 
-def progress(disable: bool) -> Progress:
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    return Progress(*columns, console=console, transient=True, disable=disable)
+PROGRESS_LINE_EVERY_S = 60.0  # without a terminal: one progress line on stderr this often
+
+
+class Throughput:
+    """New tokens and tokens per second since it was made, read from the generator's counter while it
+    decodes (a generator without one counts nothing)."""
+
+    def __init__(self, generator: Any):
+        self.generator = generator
+        self.start, self.start_tokens = time.monotonic(), self.tokens()
+
+    def tokens(self) -> int:
+        return getattr(self.generator, "tokens_generated", 0)
+
+    def text(self) -> str:
+        new = self.tokens() - self.start_tokens
+        return f"{new:,} tokens, {new / max(time.monotonic() - self.start, 1e-6):.1f} tokens/s"
+
+
+class _ThroughputColumn(ProgressColumn):
+    def __init__(self, throughput: Throughput):
+        super().__init__()
+        self.throughput = throughput
+
+    def render(self, task: Task) -> Text:
+        return Text("" if task.finished else self.throughput.text())
+
+
+@contextmanager
+def progress(disable: bool, generator: Any = None) -> Iterator[Progress]:
+    """Progress bars of episodes done and, with a model's generator, new tokens and tokens/s. On a
+    terminal they redraw in place; otherwise (output to a file or pipe) a plain line per unfinished
+    bar goes to stderr every PROGRESS_LINE_EVERY_S seconds, so a long run is never silent."""
+    throughput = Throughput(generator) if generator is not None else None
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    if throughput:
+        columns.append(_ThroughputColumn(throughput))
+    with Progress(*columns, console=console, transient=True, disable=disable) as bars:
+        if disable or console.is_terminal:
+            yield bars
+            return
+        stop = threading.Event()
+        reporter = threading.Thread(target=_progress_lines, args=(bars, throughput, stop), daemon=True)
+        reporter.start()
+        try:
+            yield bars
+        finally:
+            stop.set()
+            reporter.join()
+
+
+def _progress_lines(bars: Progress, throughput: Throughput | None, stop: threading.Event) -> None:
+    while not stop.wait(PROGRESS_LINE_EVERY_S):
+        for task in bars.tasks:
+            if not task.finished:
+                line = (f"{task.description}: {task.completed:g}/{task.total:g} episodes, "
+                        f"{task.elapsed or 0:.0f} s")
+                tokens = f", {throughput.text()}" if throughput else ""
+                errors.print(line + tokens, highlight=False, soft_wrap=True)
 
 
 def print_metrics(title: str, summary: dict) -> None:

@@ -81,7 +81,7 @@ def rollout(
     augmentation = augment_config(augment, augment_prob, augment_kind, seed)
     options, seeds = env_kwargs(env_arg), range(seed, seed + episodes)
     generator = load_generator(model, backend, dtype, batch_size) if policy is Policy.model else None
-    with env_pool(pool_kind, env_workers, ray_address) as pool, progress(as_json) as bars:
+    with env_pool(pool_kind, env_workers, ray_address) as pool, progress(as_json, generator) as bars:
         total = episodes * (group_size if generator else 1)
         bar = bars.add_task(f"{spec.name} / {policy.value}", total=total)
         done = lambda _: bars.advance(bar)  # noqa: E731
@@ -148,7 +148,7 @@ def evaluate(
             "max_new_tokens": max_new_tokens, "backend": backend.value, "dtype": dtype.value,
             "augment": {"eps": augment, "prob": augment_prob, "kind": augment_kind.value},
             "env_kwargs": options, "env_pool": pool_kind.value}
-    with env_pool(pool_kind, env_workers, ray_address) as pool, progress(as_json) as bars:
+    with env_pool(pool_kind, env_workers, ray_address) as pool, progress(as_json, generator) as bars:
         tasks: dict[str, int] = {}
         results = run_eval(generator, names, episodes, split=split.value, temperature=temperature,
                            think=think, history=history, prompt_style=prompt_style.value, seed=seed,
