@@ -4,6 +4,7 @@ recomputes nothing finished, a cut training run resumes from its checkpoint, bad
 naming the field, and zero baselines reach the report as "undefined"."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -72,6 +73,10 @@ def test_results_hold_exactly_the_cells_numbers(finished):
         + ["train-sokoban-nothink-seed0", "sft-sokoban-sft-nothink-seed0", "train-sokoban-sft-nothink-seed0"]
         + [f"eval-sokoban-{v}-seed0-step{s}-{d}" for v in ("nothink", "sft-nothink") for s in (1, 2)
            for d in domains])
+    # every evaluation cell says how far it got (at the latest when it ends), with its token rate
+    progress = re.compile(r"  (sokoban|webshop): 2/2 episodes, \d+ s, [\d.]+ tokens/s")
+    done = [line for line in log if progress.fullmatch(line)]
+    assert len(done) == len([c for c in log.computed() if c.startswith(("baseline-", "eval-"))])
     for d in domains:
         assert results["baseline"]["eval"][d] == cell(out, f"baseline-{d}")["eval"]
         assert results["profiles"][d] == cell(out, f"profile-{d}")["profile"]

@@ -210,18 +210,33 @@ def _pool(cfg: StudyConfig):
                      cfg.train.get("ray_address") or None)
 
 
+PROGRESS_EVERY_S = 60.0  # an evaluation cell can take many minutes on a CPU: a line this often
+
+
 def _evaluate_cell(cfg: StudyConfig, generator, domain: str, think: bool, history: int, prompt_style: str,
-                   model_name: str, trajectories: Path) -> dict:
+                   model_name: str, trajectories: Path, log: Log = print) -> dict:
     from gentax.rollout.episodes import write_jsonl
     from gentax.rollout.evaluate import evaluate
 
     ev = cfg.eval
     played = []
+    started, tokens = time.monotonic(), getattr(generator, "tokens_generated", 0)
+    last = [started]
+
+    def episode_end(episode) -> None:
+        played.append(episode)
+        now = time.monotonic()
+        if now - last[0] >= PROGRESS_EVERY_S or len(played) == ev.episodes:
+            last[0] = now
+            new = getattr(generator, "tokens_generated", 0) - tokens
+            log(f"  {domain}: {len(played)}/{ev.episodes} episodes, {now - started:.0f} s, "
+                f"{new / max(now - started, 1e-6):.1f} tokens/s")
+
     with _pool(cfg) as pool:
         metrics = evaluate(generator, [domain], ev.episodes, temperature=ev.temperature, think=think,
                            history=history, prompt_style=prompt_style, seed=ev.seed,
                            max_steps=cfg.eval_steps(domain), max_new_tokens=cfg.eval_tokens(domain),
-                           env_kwargs=cfg.env_kwargs(domain), on_episode_end=played.append,
+                           env_kwargs=cfg.env_kwargs(domain), on_episode_end=episode_end,
                            pool=pool)[domain]
     if "skipped" in metrics:
         raise RuntimeError(f"{domain} cannot run on this machine: {metrics['skipped']}")
@@ -288,7 +303,7 @@ def run_study(cfg: StudyConfig, out: str | Path, log: Log = print) -> Path:
         generator = models.get(("base", model), lambda: _load_base(model))
         trajectories = root / "trajectories" / f"{_baseline_name(label, d)}.jsonl"
         return _evaluate_cell(cfg, generator, d, ev.think, ev.history, ev.prompt_style,
-                              _named(label, "baseline"), trajectories)
+                              _named(label, "baseline"), trajectories, log)
 
     def making(start: StartSpec) -> dict:
         models.get(None, lambda: None)  # free the evaluation model while the start is made
@@ -359,7 +374,7 @@ def _run_cells(cfg: StudyConfig, run: Run, root: Path, cells: Cells, models: Mod
         generator = models.get(("ckpt", str(ckpt)), lambda: _load_checkpoint(train_cfg, ckpt))
         return _evaluate_cell(cfg, generator, d, train_cfg.think, train_cfg.history, train_cfg.prompt_style,
                               f"{run.id} step {step}",
-                              root / "trajectories" / f"{run.id}-step{step}-{d}.jsonl")
+                              root / "trajectories" / f"{run.id}-step{step}-{d}.jsonl", log)
 
     trained = cells.get(f"train-{run.id}", training)
     steps = trained["checkpoints"][-cfg.last_k:]
