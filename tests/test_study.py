@@ -74,7 +74,7 @@ def test_results_hold_exactly_the_cells_numbers(finished):
         + [f"eval-sokoban-{v}-seed0-step{s}-{d}" for v in ("nothink", "sft-nothink") for s in (1, 2)
            for d in domains])
     # every evaluation cell says how far it got (at the latest when it ends), with its token rate
-    progress = re.compile(r"  (sokoban|webshop): 2/2 episodes, \d+ s, [\d.]+ tokens/s")
+    progress = re.compile(r"  (sokoban|webshop): 2/2 episodes, \d+ s, [\d,]+ tokens, [\d.]+ tokens/s")
     done = [line for line in log if progress.fullmatch(line)]
     assert len(done) == len([c for c in log.computed() if c.startswith(("baseline-", "eval-"))])
     for d in domains:

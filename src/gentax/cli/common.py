@@ -4,7 +4,6 @@ bad input into one line and exit status 2."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -27,6 +26,7 @@ from rich.text import Text
 
 from gentax.augment import AugmentConfig
 from gentax.envs import DomainSpec, get_domain
+from gentax.rollout.sampling import Throughput
 
 console = Console()
 errors = Console(stderr=True)
@@ -142,22 +142,6 @@ def load_generator(model: str, backend: Backend, dtype: DType, batch_size: int):
 
 
 PROGRESS_LINE_EVERY_S = 60.0  # without a terminal: one progress line on stderr this often
-
-
-class Throughput:
-    """New tokens and tokens per second since it was made, read from the generator's counter while it
-    decodes (a generator without one counts nothing)."""
-
-    def __init__(self, generator: Any):
-        self.generator = generator
-        self.start, self.start_tokens = time.monotonic(), self.tokens()
-
-    def tokens(self) -> int:
-        return getattr(self.generator, "tokens_generated", 0)
-
-    def text(self) -> str:
-        new = self.tokens() - self.start_tokens
-        return f"{new:,} tokens, {new / max(time.monotonic() - self.start, 1e-6):.1f} tokens/s"
 
 
 class _ThroughputColumn(ProgressColumn):

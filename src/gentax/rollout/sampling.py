@@ -1,12 +1,14 @@
 """What every generation backend shares: how to sample (`Sampling`), what comes back
-(`Generation`) and the backend interface (`Generator`). `gentax.rollout.generation` (transformers)
-and `gentax.rollout.vllm_backend` implement it; rollouts and the trainer only see this module."""
+(`Generation`), the backend interface (`Generator`) and its tokens/s (`Throughput`).
+`gentax.rollout.generation` (transformers) and `gentax.rollout.vllm_backend` implement it;
+rollouts and the trainer only see this module."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 STOP = ("</action>",)
 
@@ -41,3 +43,22 @@ class Generation:
 class Generator(Protocol):
     def render(self, messages: list[dict[str, str]]) -> str: ...
     def generate(self, prompts: Sequence[str], sampling: Sampling) -> list[Generation]: ...
+
+
+class Throughput:
+    """New tokens and tokens per second since it was made, read from a generator's
+    `tokens_generated` counter while it decodes (a generator without one counts nothing)."""
+
+    def __init__(self, generator: Any):
+        self.generator = generator
+        self.start, self.start_tokens = time.monotonic(), self.tokens()
+
+    def tokens(self) -> int:
+        return getattr(self.generator, "tokens_generated", 0)
+
+    def seconds(self) -> float:
+        return time.monotonic() - self.start
+
+    def text(self) -> str:
+        new = self.tokens() - self.start_tokens
+        return f"{new:,} tokens, {new / max(self.seconds(), 1e-6):.1f} tokens/s"

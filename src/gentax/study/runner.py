@@ -217,20 +217,19 @@ def _evaluate_cell(cfg: StudyConfig, generator, domain: str, think: bool, histor
                    model_name: str, trajectories: Path, log: Log = print) -> dict:
     from gentax.rollout.episodes import write_jsonl
     from gentax.rollout.evaluate import evaluate
+    from gentax.rollout.sampling import Throughput
 
     ev = cfg.eval
     played = []
-    started, tokens = time.monotonic(), getattr(generator, "tokens_generated", 0)
-    last = [started]
+    throughput = Throughput(generator)
+    last_line = [0.0]
 
     def episode_end(episode) -> None:
         played.append(episode)
-        now = time.monotonic()
-        if now - last[0] >= PROGRESS_EVERY_S or len(played) == ev.episodes:
-            last[0] = now
-            new = getattr(generator, "tokens_generated", 0) - tokens
-            log(f"  {domain}: {len(played)}/{ev.episodes} episodes, {now - started:.0f} s, "
-                f"{new / max(now - started, 1e-6):.1f} tokens/s")
+        seconds = throughput.seconds()
+        if seconds - last_line[0] >= PROGRESS_EVERY_S or len(played) == ev.episodes:
+            last_line[0] = seconds
+            log(f"  {domain}: {len(played)}/{ev.episodes} episodes, {seconds:.0f} s, {throughput.text()}")
 
     with _pool(cfg) as pool:
         metrics = evaluate(generator, [domain], ev.episodes, temperature=ev.temperature, think=think,

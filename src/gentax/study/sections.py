@@ -67,7 +67,7 @@ def summary_section(doc: Document, results: dict, groups: list[agg.Group], befor
         f"{', '.join(sorted({r['train_domain'] for r in runs}, key=results['domains'].index)) or 'none'}, "
         f"{len(groups)} variant setting(s), seeds {sorted({r['variant']['seed'] for r in runs})}.",
     ]
-    others = [s["name"] for s in results.get("starts") or [] if s["name"] != results.get("start")]
+    others = [s["name"] for s in _other_starts(results)]
     if others:
         items.append(f"Starts: {results['start']} (the sections below) and "
                      f"{', '.join(others)} (each in its own section, \"Start …\").")
@@ -145,8 +145,7 @@ def runs_section(doc: Document, results: dict, level: int = 2) -> None:
 def other_starts_section(doc: Document, results: dict) -> None:
     """Every start but the one whose runs the sections above show (results.json's top level): its
     baseline, runs and train x eval matrices, numbered as those above."""
-    others = [s for s in results.get("starts") or [] if s["name"] != results.get("start")]
-    for s in others:
+    for s in _other_starts(results):
         part = {**results, "baseline": s["baseline"], "runs": s["runs"]}
         doc.add(Heading(f"Start {s['name']}"), Paragraph(
             f"The sections above are start {results['start']}'s; these are start {s['name']}'s "
@@ -156,6 +155,11 @@ def other_starts_section(doc: Document, results: dict) -> None:
         before, base = agg.baseline_pct(part), agg.baseline_measured(part)
         for i, g in enumerate(agg.groups(part)):
             matrix_section(doc, part, g, before, base, ref=i == 0, level=4, start=s["name"])
+
+
+def _other_starts(results: dict) -> list[dict]:
+    """results.json's starts other than the top level's (none in a one-start study)."""
+    return [s for s in results.get("starts") or [] if s["name"] != results.get("start")]
 
 
 def _run_success(summary: dict) -> str:
