@@ -5,6 +5,7 @@ as an infrastructure failure)."""
 import json
 import os
 import signal
+import time
 
 import pytest
 import ray  # `make setup` installs the [ray] extra
@@ -114,7 +115,17 @@ def test_llm_rollouts_through_a_pool_match_in_process(pool, generator):
 def kill_worker(pool, index):
     """Kill a worker the hard way: SIGKILL of the process, ray.kill of the actor."""
     if pool.kind == "ray":
-        ray.kill(pool.workers.actors[index], no_restart=True)
+        actor = pool.workers.actors[index]
+        ray.kill(actor, no_restart=True)
+        # ray.kill only asks for the kill: on a loaded machine a call sent right after it could
+        # still be answered (the CI saw a "lost" worker step on), so wait until the actor is gone
+        for _ in range(600):
+            try:
+                ray.get(actor.pid.remote(), timeout=60)
+            except ray.exceptions.RayActorError:
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"env actor {index} still answers a minute after ray.kill")
     else:
         os.kill(pool.workers.pid(index), signal.SIGKILL)
         pool.workers.procs[index].join(timeout=10)
