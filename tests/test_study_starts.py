@@ -175,3 +175,12 @@ def test_a_source_domain_without_an_expert_is_refused(monkeypatch):
     monkeypatch.setattr(config, "get_domain", no_expert)
     with pytest.raises(ConfigError, match=r"^starts\[0\]\.sft\.sources\.webshop: the webshop domain has no"):
         StudyConfig.from_dict(two_starts("default", starts=[{"name": "V2", "sft": {"mix": {"webshop": 1}}}]))
+
+
+def test_plan_names_only_cells_as_dependencies():
+    # `reasoned` is a pair policy, not a start; the profile's `start` policy plays the start's model
+    result = CliRunner().invoke(app, ["study", "configs/mini.yaml", "--plan", "--out", "nowhere"])
+    assert result.exit_code == 0, result.output
+    by_name = {r[0]: r for r in (line.split("\t") for line in result.output.splitlines()[1:-1])}
+    assert by_name["start-S"][2] == "-"
+    assert by_name["profile-S-webshop"][2] == "start-S"

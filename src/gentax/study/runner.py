@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from gentax.files import write_atomic
-from gentax.study.config import StartSpec, StudyConfig, Variant
+from gentax.study.config import PAIR_POLICIES, StartSpec, StudyConfig, Variant
 
 Log = Callable[[str], None]
 
@@ -78,7 +78,7 @@ def plan_cells(cfg: StudyConfig) -> list[PlannedCell]:
         made: list[str] = []
         if start.kind != "model":
             depends = [f"start-{start.from_}"] if start.from_ != "base" else []
-            depends += [f"start-{s}" for s in start.sft.sources.values() if s != "expert"]
+            depends += [f"start-{s}" for s in start.sft.sources.values() if s not in PAIR_POLICIES]
             if start.kind == "rl":
                 rl = rl_config(cfg, start, "unused", "unused")
                 what = f"{rl.steps} GRPO steps on {start.rl['domain']} from {start.from_}"
@@ -89,8 +89,9 @@ def plan_cells(cfg: StudyConfig) -> list[PlannedCell]:
                         f"from {start.from_}")
             cells.append(PlannedCell(f"start-{start.name}", "start", list(dict.fromkeys(depends)), what))
             made = [f"start-{start.name}"]
+        played = made if cfg.profile.policy == "start" else []  # the `start` policy plays its model
         for d in cfg.eval_domains:
-            cells.append(PlannedCell(_profile_name(label, d), "profile", [],
+            cells.append(PlannedCell(_profile_name(label, d), "profile", played,
                                      f"{d} profiled ({cfg.profile.policy} play)"))
         for d in cfg.eval_domains:
             cells.append(PlannedCell(_baseline_name(label, d), "baseline", made,
