@@ -118,3 +118,26 @@ def test_cli_collects_expert_pairs_and_fine_tunes_on_them(tmp_path, tiny_model):
     assert record["files"][0]["sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
     assert record["data"]["sha256"] == rows_sha256(mix([(str(data), 1.0)], seed=0))
     assert record["data"]["sha256"] != rows_sha256(rows[::-1])
+
+
+def test_a_killed_sft_resumes_to_the_weights_of_an_uncut_run(pairs, tiny_model, tmp_path):
+    from safetensors.torch import load_file
+
+    rows = rows_of(pairs)[:3]  # 3 pairs in batches of 2: the resumed step 5 draws a new order
+    cfg = SFTConfig(model=tiny_model, lr=3e-3, batch_size=2, steps=6, warmup_ratio=0.3, save_every=4, seed=1)
+    uncut = sft(rows, tmp_path / "uncut", cfg)
+
+    def killed_at_step_5(row):
+        if row["step"] == 5:
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        sft(rows, tmp_path / "cut", cfg, log=killed_at_step_5)
+    assert (tmp_path / "cut.resume").is_dir() and not (tmp_path / "cut").exists()
+    with pytest.raises(ValueError, match="other settings or data"):  # a changed SFT starts over, not on
+        sft(rows, tmp_path / "cut", SFTConfig(**{**cfg.__dict__, "lr": 1e-3}))
+    logged = []
+    resumed = sft(rows, tmp_path / "cut", cfg, log=logged.append)
+    assert [r["step"] for r in logged] == list(range(1, 7))  # steps 1-4 from the checkpoint, 5-6 run
+    a, b = load_file(str(uncut / "model.safetensors")), load_file(str(resumed / "model.safetensors"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert not (tmp_path / "cut.resume").exists()  # removed once the model is saved

@@ -114,6 +114,8 @@ def sft(
                               "folder of a few MB that loads as --model anywhere; lr ~1e-4)."),
     lora_rank: int = typer.Option(16, min=1, help="With --lora: adapter rank."),
     lora_alpha: int = typer.Option(32, min=1, help="With --lora: adapter alpha (scale alpha / rank)."),
+    save_every: int = typer.Option(0, min=0, help="Checkpoint every N steps in OUT.resume/: the same command "
+                                   "run again after a kill resumes there (0: no checkpoints)."),
 ) -> None:
     """Supervised warm-up on (state, action) pairs (loss on the answer tokens, cosine schedule).
     Writes provenance.json beside the weights (the command, the data's sha256, the commit)."""
@@ -134,7 +136,7 @@ def sft(
     console.print(f"{len(rows)} (state, action) pairs from {len(files)} file(s)")
     cfg = SFTConfig(model=model, lr=lr, batch_size=batch_size, steps=steps, warmup_ratio=warmup_ratio,
                     micro_batch_tokens=micro_batch_tokens, gradient_checkpointing=gradient_checkpointing,
-                    seed=seed, lora=lora, lora_rank=lora_rank, lora_alpha=lora_alpha)
+                    seed=seed, lora=lora, lora_rank=lora_rank, lora_alpha=lora_alpha, save_every=save_every)
     sources = [{"path": path, "weight": weight, "sha256": file_sha256(path),
                 "pairs": sum(1 for line in Path(path).read_text().splitlines() if line.strip())}
                for path, weight in files]

@@ -120,7 +120,8 @@ def _sft_start(cfg: StudyConfig, start: StartSpec, model: str, models: dict[str,
     rows = mix(files, seed=cfg.seeds[0])
     counts = {d: sum(r["domain"] == d for r in rows) for d in spec.mix}
     sft_cfg = SFTConfig(model=model, lr=spec.lr, batch_size=spec.batch_size, steps=spec.steps,
-                        warmup_ratio=spec.warmup_ratio, seed=cfg.seeds[0])
+                        warmup_ratio=spec.warmup_ratio, seed=cfg.seeds[0],
+                        save_every=10)  # a start cut by a session's end resumes its SFT
     losses: list[float] = []
 
     def progress(row: dict) -> None:  # a start's SFT can take an hour on a CPU: show each step

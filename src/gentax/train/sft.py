@@ -5,15 +5,19 @@ visible-information policy with its reasons, or of a model (docs/training.md, "S
 `sft` mixes several such files by (state, action) pairs in given ratios (the paper's 19:3:1),
 trains on the answer tokens only, with a cosine schedule and linear warm-up, and saves a model
 folder (or, with `lora`, an adapter folder) that `gentax train` and `gentax eval` take as `--model`.
+With `save_every`, a killed SFT resumes: the same call continues from its last checkpoint (in
+OUT.resume/, removed once the model is saved) and ends with the weights of an uncut run.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
+import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -22,10 +26,11 @@ from gentax.agents.prompt import chat_messages
 from gentax.config import check
 from gentax.config import option as _f
 from gentax.train.batching import Sample, collate, micro_batches
+from gentax.train.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from gentax.train.collect import collect, template_thought  # noqa: F401  (their home before)
 from gentax.train.logprobs import response_logprobs
 from gentax.train.lora import add_lora, save_adapter
-from gentax.train.provenance import write_provenance
+from gentax.train.provenance import rows_sha256, write_provenance
 from gentax.train.schedule import lr_factor
 
 
@@ -64,6 +69,8 @@ class SFTConfig:
     lora: bool = _f(False, "train LoRA adapters (peft) and save only them (a few MB, docs/training.md)")
     lora_rank: int = _f(16, "LoRA rank", min=1)
     lora_alpha: int = _f(32, "LoRA alpha", min=1)
+    save_every: int = _f(0, "checkpoint every N steps in OUT.resume/, which a rerun resumes from; 0: none",
+                         min=0)
 
     def __post_init__(self) -> None:
         check(self)
@@ -95,11 +102,27 @@ def sft(rows: list[dict], out: str | Path, cfg: SFTConfig = SFTConfig(),
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
     rng = random.Random(cfg.seed)
     order: list[int] = []
+    logged: list[dict] = []
+    resume = Path(out).with_name(Path(out).name + ".resume")
+    # a checkpoint continues only the SFT that wrote it: same settings (but save_every), same rows
+    settings = {k: v for k, v in asdict(cfg).items() if k != "save_every"}
+    key = hashlib.sha256(json.dumps([settings, rows_sha256(rows)], sort_keys=True).encode()).hexdigest()
+    done = 0
+    if cfg.save_every and (saved := list_checkpoints(resume)):
+        state = load_checkpoint(saved[-1], model, optimizer, scheduler)
+        if state["key"] != key:
+            raise ValueError(f"{resume} holds the checkpoint of an SFT with other settings or data; "
+                             "delete it to start over")
+        done, order, logged = state["step"], state["order"], state["log"]
+        version, internal, gauss = state["order_rng"]
+        rng.setstate((version, tuple(internal), gauss))
+        for row in logged if log else []:  # the caller sees every step's row, as in an uncut run
+            log(row)
     amp = torch.autocast(loaded.device, dtype=torch.bfloat16, enabled=loaded.autocast_bf16)
     if cfg.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     model.train()
-    for step in range(1, cfg.steps + 1):
+    for step in range(done + 1, cfg.steps + 1):
         t0 = time.perf_counter()
         if len(order) < cfg.batch_size:
             more = list(range(len(examples)))
@@ -121,9 +144,14 @@ def sft(rows: list[dict], out: str | Path, cfg: SFTConfig = SFTConfig(),
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         scheduler.step()
+        logged.append({"step": step, "loss": total, "lr": scheduler.get_last_lr()[0],
+                       "tokens": sum(examples[i].length for i in batch), "seconds": time.perf_counter() - t0})
         if log:
-            log({"step": step, "loss": total, "lr": scheduler.get_last_lr()[0],
-                 "tokens": sum(examples[i].length for i in batch), "seconds": time.perf_counter() - t0})
+            log(logged[-1])
+        if cfg.save_every and step % cfg.save_every == 0 and step < cfg.steps:
+            save_checkpoint(resume, step, model, optimizer, scheduler,
+                            {"key": key, "order": order, "order_rng": rng.getstate(), "log": logged},
+                            trainable_only=cfg.lora, keep_last=1)
     out = Path(out)
     model.eval()
     if cfg.gradient_checkpointing:
@@ -134,4 +162,5 @@ def sft(rows: list[dict], out: str | Path, cfg: SFTConfig = SFTConfig(),
         model.save_pretrained(out)
         tok.save_pretrained(out)
     write_provenance(out, cfg, rows, {"pairs_within_max_tokens": len(examples), **(provenance or {})})
+    shutil.rmtree(resume, ignore_errors=True)
     return out
