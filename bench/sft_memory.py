@@ -30,6 +30,8 @@ import subprocess
 import sys
 import tempfile
 
+from gentax.train.provenance import machine
+
 CASES = {"webshop": (220, 1840, 12), "sciworld": (1000, 2048, 24), "long": (3600, 4096, 64)}
 WORDS = ("the of and a to in is you that it he was for on are as with his they at be this have from "
          "or one had by word but not what all were we when your can said there use an each which she "
@@ -109,7 +111,7 @@ def main() -> None:
     def limit_memory() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
-    flags = sorted(f for f in open("/proc/cpuinfo").read().split() if f.startswith(("avx", "amx")))
+    flags = machine()["cpu_flags"]
     for case in (["data"] if args.data else args.case or ["webshop"]):
         argv = [a for a in sys.argv[1:] if not a.startswith("--case") and a not in CASES]
         proc = subprocess.run(
@@ -123,7 +125,7 @@ def main() -> None:
                           "micro_batch_tokens": args.micro_batch_tokens or "default",
                           "gradient_checkpointing": args.gradient_checkpointing,
                           **result,
-                          "cpu_flags": " ".join(dict.fromkeys(flags))}), flush=True)
+                          "cpu_flags": " ".join(flags)}), flush=True)
 
 
 if __name__ == "__main__":

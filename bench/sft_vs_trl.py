@@ -66,13 +66,7 @@ from pathlib import Path
 
 import torch
 
-
-def cpu_flags() -> list[str]:
-    try:
-        words = Path("/proc/cpuinfo").read_text().split()
-    except OSError:
-        return []
-    return sorted(set(w for w in words if w.startswith(("avx", "amx"))))
+from gentax.train.provenance import machine
 
 
 def load_average() -> float:
@@ -214,7 +208,7 @@ def main() -> None:
                                 "warmup": args.warmup, "steps": args.steps,
                                 "data": args.data or "sokoban reasoned",
                                 "dtype": "bf16-autocast" if bf16 else "float32",
-                                "threads": torch.get_num_threads(), "cpu_flags": cpu_flags(),
+                                "threads": torch.get_num_threads(), "cpu_flags": machine()["cpu_flags"],
                                 "load_average": [round(load_before, 2), round(load_average(), 2)]},
               # both models with their AdamW states live in this one process
               "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)}
@@ -244,7 +238,8 @@ def main() -> None:
               f"tokens/s; {r['tokens_per_cpu_s']:.1f} per CPU second), s/step {r['s_per_step']}")
     print(f"gentax / TRL throughput: {result['ratio_gentax_over_trl']:.2f}x (by CPU time "
           f"{result['cpu_time_ratio_gentax_over_trl']:.2f}x); cpu flags "
-          f"{' '.join(cpu_flags())}; load average {load_before:.2f} -> {load_average():.2f}; peak RSS "
+          f"{' '.join(result['setting']['cpu_flags'])}; load average {load_before:.2f} -> "
+          f"{load_average():.2f}; peak RSS "
           f"{result['peak_rss_gb']} GB")
     print(json.dumps(result))
     if args.out:

@@ -110,6 +110,21 @@ def test_results_hold_exactly_the_cells_numbers(finished):
             assert "Wall at (4, 4)" in first and "(5, " not in first and ", 5)" not in first
 
 
+def test_every_cell_records_its_time_machine_and_commit(finished):
+    out, _, log = finished
+    results = load_results(out / "results.json")
+    assert [c["name"] for c in results["cells"]] == log.computed()  # the first run computed them all
+    assert len(results["machines"]) == 1 and results["machines"][0]["cpus"] >= 1
+    for c in results["cells"]:
+        assert c == {"name": c["name"], **{k: cell(out, c["name"])[k] for k in ("seconds", "cpu_seconds",
+                                                                              "git_commit", "git_dirty")},
+                     "machine": 0}
+        assert c["seconds"] > 0 and cell(out, c["name"])["machine"] == results["machines"][0]
+    md = (out / "report.md").read_text().split("## Cells: time and machine", 1)[1]
+    assert f"| {results['cells'][0]['name']} |" in md and "| all cells |" in md
+    assert f"{results['machines'][0]['cpus']} CPUs" in md
+
+
 def test_zero_baselines_reach_the_report_as_undefined(finished):
     out, _, _ = finished
     results = load_results(out / "results.json")

@@ -46,6 +46,7 @@ def build_document(results: dict, digest: str, starts: list[Start] | None = None
     sections.curves_section(doc, results)
     sections.variants_section(doc, comps)
     sections.examples_section(doc, results)
+    sections.cells_section(doc, results)
     sections.config_section(doc, results)
     return doc
 

@@ -120,6 +120,8 @@ def check_results(data: Any) -> dict:
     data.setdefault("config", {})
     data.setdefault("profiles", {})
     data.setdefault("examples", {})
+    data.setdefault("cells", [])  # what each cell cost and where (older results lack them)
+    data.setdefault("machines", [])
     _need(isinstance(data["profiles"], dict), "profiles", "must be an object {domain: profile}")
     for domain, prof in data["profiles"].items():
         for key in ("richness_chars", "planning_complexity"):

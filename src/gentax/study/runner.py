@@ -125,6 +125,9 @@ def write_json_atomic(path: Path, data: Any) -> None:
     write_atomic(path, json.dumps(data, indent=2).encode())
 
 
+COST_KEYS = ("seconds", "cpu_seconds", "machine", "git_commit", "git_dirty")  # what a cell cost, where
+
+
 class Cells:
     """The study folder's finished cells: read one if it exists, else compute and save it."""
 
@@ -132,21 +135,40 @@ class Cells:
         self.dir = root / "cells"
         self.log = log
         self.computed: list[str] = []  # names computed by this process, in order
+        self.used: dict[str, dict] = {}  # every cell this study read or computed: its cost and source
+        self.where: dict | None = None  # this process's machine and gentax commit (once)
 
     def get(self, name: str, compute: Callable[[], dict]) -> dict:
         path = self.dir / f"{name}.json"
         if path.exists():
-            return json.loads(path.read_text())
-        self.log(f"cell {name} ...")
-        t0, cpu0 = time.perf_counter(), time.process_time()
-        # wall seconds, and CPU seconds of this process (all its threads): the second does not
-        # depend on what else the machine runs
-        value = {**compute(), "seconds": round(time.perf_counter() - t0, 2),
-                 "cpu_seconds": round(time.process_time() - cpu0, 2)}
-        write_json_atomic(path, value)
-        self.computed.append(name)
-        self.log(f"cell {name} done in {value['seconds']:.1f}s ({value['cpu_seconds']:.1f} CPU s)")
+            value = json.loads(path.read_text())
+        else:
+            self.log(f"cell {name} ...")
+            if self.where is None:
+                from gentax.train.provenance import machine, source_commit
+                self.where = {"machine": machine(), **source_commit()}
+            t0, cpu0 = time.perf_counter(), time.process_time()
+            # wall seconds, and CPU seconds of this process (all its threads): the second does not
+            # depend on what else the machine runs
+            value = {**compute(), "seconds": round(time.perf_counter() - t0, 2),
+                     "cpu_seconds": round(time.process_time() - cpu0, 2), **self.where}
+            write_json_atomic(path, value)
+            self.computed.append(name)
+            self.log(f"cell {name} done in {value['seconds']:.1f}s ({value['cpu_seconds']:.1f} CPU s)")
+        self.used[name] = {k: value.get(k) for k in COST_KEYS}
         return value
+
+    def costs(self) -> tuple[list[dict], list[dict]]:
+        """results.json's `cells` (name, wall and CPU seconds, machine index, commit) and `machines`;
+        a cell computed before gentax recorded them has None."""
+        machines: list[dict] = []
+        cells = []
+        for name, used in self.used.items():
+            m = used["machine"]
+            if m is not None and m not in machines:
+                machines.append(m)
+            cells.append({"name": name, **used, "machine": None if m is None else machines.index(m)})
+        return cells, machines
 
 
 # --- evaluation --------------------------------------------------------------------------------
@@ -323,7 +345,7 @@ def run_study(cfg: StudyConfig, out: str | Path, log: Log = print) -> Path:
         per_start.append({
             "name": start.name, "from": start.from_, "kind": start.kind, "model": model,
             "sft_mix": sorted(start.sft_mix), "train_domains": start.train_domains,
-            "made": {k: v for k, v in made.items() if k not in ("seconds", "cpu_seconds")},
+            "made": {k: v for k, v in made.items() if k not in COST_KEYS},
             "baseline": {"model": model, "eval": {d: baseline[d]["eval"] for d in cfg.eval_domains}},
             "runs": [{k: v for k, v in r.items() if k != "last_examples"} for r in runs],
             "profiles": profiles, "_examples": (baseline, runs)})
@@ -345,6 +367,7 @@ def run_study(cfg: StudyConfig, out: str | Path, log: Log = print) -> Path:
     if cfg.named_starts:
         results["start"] = ref["name"]
         results["starts"] = per_start
+    results["cells"], results["machines"] = cells.costs()
     write_json_atomic(root / "results.json", results)
     return root
 

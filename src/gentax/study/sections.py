@@ -343,5 +343,30 @@ def examples_section(doc: Document, results: dict) -> None:
 
 
 
+def cells_section(doc: Document, results: dict) -> None:
+    """What every cell cost (wall and CPU time) and where it ran (machine, gentax commit)."""
+    cells, machines = results["cells"], results["machines"]
+    if not cells:
+        return
+    items = [f"machine {i}: {m['cpus']} CPUs ({m['cpu'] or 'CPU model unknown'}; flags "
+             f"{' '.join(m['cpu_flags']) or 'none of avx/amx'}), GPU {m['gpu'] or 'none'}"
+             for i, m in enumerate(machines)]
+    commits = sorted({f"{c['git_commit'][:10]}{' (modified)' if c['git_dirty'] else ''}"
+                      for c in cells if c["git_commit"]})
+    items.append(f"gentax commit(s): {', '.join(commits) or 'not recorded'}")
+
+    def minutes(v: float | None) -> str:
+        return MISSING if v is None else num(v / 60)
+    rows = [[c["name"], minutes(c["seconds"]), minutes(c["cpu_seconds"]),
+             MISSING if c["machine"] is None else str(c["machine"]),
+             c["git_commit"][:10] if c["git_commit"] else MISSING] for c in cells]
+    total = [sum(c[k] or 0 for c in cells) for k in ("seconds", "cpu_seconds")]
+    rows.append(["all cells", minutes(total[0]), minutes(total[1]), "", ""])
+    doc.add(Heading("Cells: time and machine"), Bullets(items), Table(
+        ["cell", "wall (min)", "CPU (min)", "machine", "commit"], rows,
+        "Each cell as computed, perhaps in another sitting (results.json: cells, machines); CPU time "
+        "is the study process's, all threads; — where a cell was computed before gentax recorded it."))
+
+
 def config_section(doc: Document, results: dict) -> None:
     doc.add(Heading("Study configuration"), Code(json.dumps(results["config"], indent=2, sort_keys=True)))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,24 @@ def source_commit() -> dict[str, Any]:
         return {"git_commit": None, "git_dirty": None}
     status = git("status", "--porcelain", "--untracked-files=no")
     return {"git_commit": git("rev-parse", "HEAD"), "git_dirty": None if status is None else bool(status)}
+
+
+def machine() -> dict[str, Any]:
+    """The machine that computes: cores, CPU model and its vector flags (bf16 training is ~8x
+    faster with avx512_bf16 or amx), and the GPU if torch sees one."""
+    import torch
+
+    try:
+        cpuinfo = open("/proc/cpuinfo").read()
+    except OSError:
+        cpuinfo = ""
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines()
+                  if line.startswith("model name")), None)
+    flags = next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines()
+                  if line.startswith("flags")), [])
+    return {"cpus": os.cpu_count(), "cpu": model,
+            "cpu_flags": sorted(f for f in set(flags) if f.startswith(("avx", "amx"))),
+            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
 
 
 def write_provenance(out: str | Path, config: Any, rows: list[dict], extra: dict | None = None) -> Path:
