@@ -177,9 +177,14 @@ def test_a_source_domain_without_an_expert_is_refused(monkeypatch):
         StudyConfig.from_dict(two_starts("default", starts=[{"name": "V2", "sft": {"mix": {"webshop": 1}}}]))
 
 
-def test_plan_names_only_cells_as_dependencies():
+def test_plan_names_only_cells_as_dependencies(tmp_path):
     # `reasoned` is a pair policy, not a start; the profile's `start` policy plays the start's model
-    result = CliRunner().invoke(app, ["study", "configs/mini.yaml", "--plan", "--out", "nowhere"])
+    config = tmp_path / "study.yaml"
+    config.write_text(yaml.safe_dump(two_starts("default", starts=[
+        {"name": "S", "sft": {"mix": {"sokoban": 1, "webshop": 1},
+                              "sources": {"sokoban": "expert", "webshop": "reasoned"}}}],
+        profile={"episodes": 1, "max_steps": 3, "policy": "start"})))
+    result = CliRunner().invoke(app, ["study", str(config), "--plan", "--out", "nowhere"])
     assert result.exit_code == 0, result.output
     by_name = {r[0]: r for r in (line.split("\t") for line in result.output.splitlines()[1:-1])}
     assert by_name["start-S"][2] == "-"
