@@ -1,5 +1,5 @@
 """The committed start (models/mini-start: what configs/mini.yaml and `make demo` start from) is
-what its provenance says and has the skill it was made for: its Sokoban pairs are the ones the
+what its provenance says and learned what it was trained on: its Sokoban pairs are the ones the
 command in configs/mini.yaml's header collects, and, loaded by its folder name (merged into the
 embedded default model, offline), it plays 5x5 Sokoban in the answer format with legal moves,
 where the default model does not."""
