@@ -5,6 +5,7 @@ naming the field, and zero baselines reach the report as "undefined"."""
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -147,6 +148,16 @@ def test_rerun_recomputes_only_what_is_missing(finished):
     assert log.computed() == [lost]
     assert {p.name: p.stat().st_mtime_ns for p in (out / "cells").iterdir() if p.name in kept} == kept
     assert load_results(out / "results.json")["runs"][0]["eval"]["webshop"]["episodes"] == 4
+
+
+def test_cells_without_their_checkpoints_say_how_to_retrain(finished, tmp_path):
+    # a study's cells carried to a new machine (committed), its checkpoints left behind
+    out, cfg, _ = finished
+    shutil.copytree(out / "cells", tmp_path / "cells")
+    (tmp_path / "cells" / "eval-sokoban-nothink-seed0-step2-webshop.json").unlink()
+    gone = "step-000002 is gone: delete the cells train-sokoban-nothink-seed0 and eval-sokoban-nothink-seed0-"
+    with pytest.raises(RuntimeError, match=gone):
+        run_study(cfg, tmp_path, log=Log())
 
 
 def test_mean_over_checkpoints_by_hand():

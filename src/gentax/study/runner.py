@@ -393,7 +393,11 @@ def _run_cells(cfg: StudyConfig, run: Run, root: Path, cells: Cells, models: Mod
                 "config": train_cfg.to_dict()}
 
     def evaluate_checkpoint(step: int, d: str) -> dict:
-        ckpt = Path(trained["run_dir"]) / "checkpoints" / f"step-{step:06d}"
+        # the run's folder under this study's folder (the cell's run_dir may name where it was made)
+        ckpt = Path(train_cfg.out) / "checkpoints" / f"step-{step:06d}"
+        if not (ckpt / "model.safetensors").exists():  # e.g. cells carried to a new machine
+            raise RuntimeError(f"checkpoint {ckpt} is gone: delete the cells train-{run.id} and "
+                               f"eval-{run.id}-* in {cells.dir} to retrain the run")
         generator = models.get(("ckpt", str(ckpt)), lambda: _load_checkpoint(train_cfg, ckpt))
         return _evaluate_cell(cfg, generator, d, train_cfg.think, train_cfg.history, train_cfg.prompt_style,
                               f"{run.id} step {step}",
