@@ -251,14 +251,19 @@ def retention_cis(base: dict[str, list[Measured]], group: Group, train: str,
     domains as its point estimates."""
     ood = [e for e in group.after[train] if e != train and e in base]
     taxed = [e for e in ood if mean([pct(m.success) for m in base[e]]) != 0]
-    inputs = {("start", e): base[e] for e in ood} | {("run", e): group.measured[train][e] for e in ood}
+
+    def inputs(domains: list[str]) -> dict:
+        # keyed as change_ci and relative_ci key them: over one domain, the same draws and interval
+        return {("start", e): base[e] for e in domains} | {("run", train, e): group.measured[train][e]
+                                                           for e in domains}
 
     def mean_tax(v: dict) -> float | None:
-        rels = [relative_change(v["start", e], v["run", e]) for e in taxed]
+        rels = [relative_change(v["start", e], v["run", train, e]) for e in taxed]
         return None if None in rels else mean(rels)
 
-    change = bootstrap(lambda v: mean([v["run", e] - v["start", e] for e in ood]), inputs) if ood else None
-    tax = bootstrap(mean_tax, inputs) if r.mean_tax is not None else None
+    change = bootstrap(lambda v: mean([v["run", train, e] - v["start", e] for e in ood]),
+                       inputs(ood)) if ood else None
+    tax = bootstrap(mean_tax, inputs(taxed)) if r.mean_tax is not None else None
     return change, tax
 
 
