@@ -18,6 +18,7 @@ from gentax.rollout.batched import run_batched
 from gentax.rollout.episodes import episode_metrics
 from gentax.rollout.evaluate import evaluate
 from gentax.rollout.generation import Sampling
+from gentax.rollout.pool import make_pool
 
 
 class CountingGenerator:
@@ -57,6 +58,23 @@ def test_groups_play_together_and_every_step_is_recorded(generator):
     metrics = episode_metrics(episodes)
     assert 0 <= metrics["format_error_rate"] <= metrics["invalid_action_rate"] <= 1
     assert metrics["mean_observation_chars"] > 100 and metrics["episodes"] == 4
+
+
+def test_at_most_max_live_episodes_run_at_once_in_the_envs_freed(tiny_model):
+    # A ScienceWorld env holds its own JVM (~0.4 GB): 64 episodes at once would fill the machine.
+    # With max_live=3, seven episodes play three at a time, each next one in a finished one's env.
+    counting = CountingGenerator(ScriptedGenerator(load_model(tiny_model, dtype="float32"), p_expert=0.5,
+                                                   seed=1))
+    with make_pool("inprocess") as pool:
+        episodes = run_batched("sokoban", range(7), counting, max_live=3, max_steps=2, pool=pool,
+                               prompt=PromptConfig(history=0, think=False),
+                               sampling=Sampling(max_new_tokens=8, temperature=1.0, seed=0),
+                               env_kwargs={"max_solution_steps": 1})
+        built = [env for envs in pool.workers.host.idle.values() for env in envs]
+    assert [e.seed for e in episodes] == list(range(7)) and all(1 <= e.length <= 2 for e in episodes)
+    assert max(counting.calls) == 3 and sum(counting.calls) == sum(e.length for e in episodes)
+    assert len(counting.calls) > 2  # later episodes started while earlier ones were still playing
+    assert len(built) == 3
 
 
 def test_evaluate_writes_results_and_skips_domains_that_cannot_run(generator, tmp_path, monkeypatch):

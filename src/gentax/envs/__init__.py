@@ -44,6 +44,8 @@ class DomainSpec:
     max_steps: int  # per-episode step cap (the paper's, for the built-in domains)
     max_prompt_tokens: int = 4096  # budget of one step's prompt
     max_response_tokens: int = 512  # budget of one step's answer (max new tokens)
+    # most episodes a batched rollout runs at once (None: all); the others wait for a free env
+    max_live_envs: int | None = None
     # (observation, unwrapped env, rng, eps) -> augmented observation; None: no distractors
     distractors: str | Callable[..., str] | None = None
     expert: str = ""  # what the expert (env.expert_action) is, in words
@@ -62,6 +64,8 @@ class DomainSpec:
         for key in ("max_steps", "max_prompt_tokens", "max_response_tokens"):
             if getattr(self, key) < 1:
                 raise ValueError(f"{self.name}: {key} must be >= 1, got {getattr(self, key)}")
+        if self.max_live_envs is not None and self.max_live_envs < 1:
+            raise ValueError(f"{self.name}: max_live_envs must be >= 1, got {self.max_live_envs}")
         if not self.env_id:
             object.__setattr__(self, "env_id", f"gentax/{self.name.capitalize()}-v0")
 
@@ -207,6 +211,7 @@ for _spec in [
         env_id="gentax/ScienceWorld-v0",
         entry_point="gentax.envs.sciworld:SciWorldEnv",
         max_steps=50, max_prompt_tokens=2048, max_response_tokens=1024,
+        max_live_envs=16,  # each env holds its own JVM (~0.4 GB): 64 at once fill 24 GB
         distractors="gentax.augment.injectors:sciworld",
         prompt="gentax.envs.sciworld.prompt:SCIWORLD_PROMPT",
         expert="the engine's gold action sequence (followed while the agent stays on it)",

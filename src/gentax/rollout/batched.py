@@ -54,6 +54,7 @@ def run_batched(
     env_kwargs: dict[str, Any] | None = None,
     pool: EnvPool | str | None = None,
     max_prompt_tokens: int | None = None,
+    max_live: int | None = None,
 ) -> list[Episode]:
     """Play `group_size` episodes of each instance seed in `seeds`, all at once.
 
@@ -64,7 +65,8 @@ def run_batched(
     starts over from reset (its steps so far dropped, reset_info["infra_retry"] set), or ends
     with info["infra_failure"] when that happens twice. Prompts are fitted to `max_prompt_tokens`
     (default: the domain's budget) with the generator's tokenizer; a step whose prompt was cut
-    records how in `Step.prompt_cut`."""
+    records how in `Step.prompt_cut`. At most `max_live` episodes (default: the domain's
+    `max_live_envs`, else all) run at once; each next one starts in the env a finished one freed."""
     if group_size < 1:
         raise ValueError(f"group_size must be >= 1, got {group_size}")
     spec = get_domain(domain)
@@ -74,15 +76,26 @@ def run_batched(
     # fitted with the generator's tokenizer; a generator without one (a test's) is not budgeted
     tokenizer = getattr(generator, "tokenizer", None)
     count_tokens = input_token_counter(tokenizer, generator.render) if tokenizer is not None else None
+    instance_seeds = [int(seed) for seed in seeds for _ in range(group_size)]
+    width = max_live if max_live is not None else spec.max_live_envs
+    if width is not None and width < 1:
+        raise ValueError(f"max_live must be >= 1, got {width}")
+    width = width or len(instance_seeds)
     own_pool = not isinstance(pool, EnvPool)
     envs = make_pool(pool or "inprocess") if own_pool else pool
     env_spec = EnvSpec(spec.name, split, cap, augment, dict(env_kwargs or {}))
     episodes: list[Episode] = []
     live: list[_Live] = []
-    instance_seeds = [int(seed) for seed in seeds for _ in range(group_size)]
-    try:
-        started = envs.start(env_spec, instance_seeds)
-        for i, (seed, (slot, outcome)) in enumerate(zip(instance_seeds, started, strict=True)):
+
+    def admit() -> None:
+        """Start the next waiting episodes, up to `width` live ones."""
+        while len(live) < width and len(episodes) < len(instance_seeds):
+            admit_some(instance_seeds[len(episodes):len(episodes) + width - len(live)])
+
+    def admit_some(waiting: list[int]) -> None:
+        first = len(episodes)
+        started = envs.start(env_spec, waiting)
+        for i, (seed, (slot, outcome)) in enumerate(zip(waiting, started, strict=True), start=first):
             episode = Episode(domain=spec.name, split=split, seed=seed, task=outcome.info.get("task", ""),
                               reset_info=outcome.info, sample=i % group_size)
             episodes.append(episode)
@@ -92,6 +105,9 @@ def run_batched(
                     on_episode_end(episode)
             else:
                 live.append(_Live(slot, outcome.observation, outcome.info, episode))
+
+    try:
+        admit()
         step_no = 0
         while live:
             # 1. one prompt per live episode, all answered by one generate call
@@ -132,6 +148,7 @@ def run_batched(
                     still_live.append(e)
             envs.release(ended)
             live = still_live
+            admit()
             step_no += 1
     finally:
         envs.release([e.slot for e in live])
