@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from gentax.files import write_atomic
+from gentax.memory import release_freed_memory
 from gentax.study.config import PAIR_POLICIES, StartSpec, StudyConfig, Variant
 
 Log = Callable[[str], None]
@@ -152,6 +153,7 @@ class Cells:
             # depend on what else the machine runs
             value = {**compute(), "seconds": round(time.perf_counter() - t0, 2),
                      "cpu_seconds": round(time.process_time() - cpu0, 2), **self.where}
+            release_freed_memory()  # what the cell freed (a trained model: ~10 GB) is not kept
             write_json_atomic(path, value)
             self.computed.append(name)
             self.log(f"cell {name} done in {value['seconds']:.1f}s ({value['cpu_seconds']:.1f} CPU s)")
@@ -203,6 +205,7 @@ class Models:
     def get(self, key: tuple, load: Callable[[], Any]):
         if key != self.key:
             self.generator = None  # free the previous model first
+            release_freed_memory()
             self.generator, self.key = load(), key
         return self.generator
 
