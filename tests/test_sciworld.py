@@ -357,6 +357,18 @@ def test_close_leaves_no_jvm_behind():
     assert jvm_gone(pid)
 
 
+def test_an_engines_heap_is_bounded():
+    # a study evaluates with 16 engines at once; under Java's default limit (a quarter of the
+    # machine's memory) their heaps grew to 0.7-1.05 GB each and the machine ran out
+    env = make_env("sciworld", tasks=["find-plant"], admissible=False, gold_path=False)
+    try:
+        env.reset(seed=0)
+        jvm = env.unwrapped.engine._handles["gateway"].jvm
+        assert jvm.java.lang.Runtime.getRuntime().maxMemory() <= 256 * 2**20
+    finally:
+        env.close()
+
+
 @pytest.mark.parametrize("how", ["sigkill", "exit-without-close"])
 def test_no_jvm_survives_its_python_process(how):
     script = textwrap.dedent("""

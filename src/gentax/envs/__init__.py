@@ -211,7 +211,7 @@ for _spec in [
         env_id="gentax/ScienceWorld-v0",
         entry_point="gentax.envs.sciworld:SciWorldEnv",
         max_steps=50, max_prompt_tokens=2048, max_response_tokens=1024,
-        max_live_envs=16,  # each env holds its own JVM (~0.4 GB): 64 at once need ~26 GB
+        max_live_envs=16,  # each env holds its own JVM (a 256 MB heap plus its overhead)
         distractors="gentax.augment.injectors:sciworld",
         prompt="gentax.envs.sciworld.prompt:SCIWORLD_PROMPT",
         expert="the engine's gold action sequence (followed while the agent stays on it)",
