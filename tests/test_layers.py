@@ -8,10 +8,10 @@ from pathlib import Path
 import gentax
 
 SRC = Path(gentax.__file__).parent
-# gentax.config (the config mechanism) and gentax.files (atomic writes) serve every layer;
-# gentax/__init__ re-exports envs.
-LAYERS = {"config": 0, "files": 0, "envs": 1, "augment": 2, "agents": 3, "rollout": 4, "train": 5,
-          "profile": 5, "study": 6, "cli": 7, "__init__": 8}
+# gentax.config (the config mechanism), gentax.files (atomic writes) and gentax.memory (handing
+# freed memory back) serve every layer; gentax/__init__ re-exports envs.
+LAYERS = {"config": 0, "files": 0, "memory": 0, "envs": 1, "augment": 2, "agents": 3, "rollout": 4,
+          "train": 5, "profile": 5, "study": 6, "cli": 7, "__init__": 8}
 
 
 def module_name(path: Path) -> str:
