@@ -120,7 +120,7 @@ def test_every_cell_records_its_time_machine_and_commit(finished):
     for c in results["cells"]:
         assert c == {"name": c["name"], **{k: cell(out, c["name"])[k] for k in ("seconds", "cpu_seconds",
                                                                               "git_commit", "git_dirty")},
-                     "machine": 0}
+                     "machine": 0, "resumed_from_step": 0 if c["name"].startswith("train-") else None}
         assert c["seconds"] > 0 and cell(out, c["name"])["machine"] == results["machines"][0]
     md = (out / "report.md").read_text().split("## Cells: time and machine", 1)[1]
     assert f"| {results['cells'][0]['name']} |" in md and "| all cells |" in md
@@ -228,6 +228,10 @@ def test_a_cut_training_run_resumes_from_its_checkpoint(tmp_path, tiny_model, sc
     b = load_file(str(list_checkpoints(run_dir)[-1] / "model.safetensors"))
     assert all(torch.equal(a[k], b[k]) for k in a)
     results = load_results(cut / "results.json")
+    # its time is the second sitting's only, and the cell and the report say so
+    assert [c["resumed_from_step"] for c in results["cells"] if c["name"].startswith("train-")] == [1]
+    build_report(cut)
+    assert f"| train-{run.id} (resumed at step 1) |" in (cut / "report.md").read_text()
     assert results["runs"][0]["checkpoints"] == [2]
     assert results["runs"][0]["curve"] == load_results(whole / "results.json")["runs"][0]["curve"]
     # the checkpoint's evaluation played the scripted policy: it won some episodes, the start none

@@ -126,7 +126,8 @@ def write_json_atomic(path: Path, data: Any) -> None:
     write_atomic(path, json.dumps(data, indent=2).encode())
 
 
-COST_KEYS = ("seconds", "cpu_seconds", "machine", "git_commit", "git_dirty")  # what a cell cost, where
+# what a cell cost, where (a training cell: also the step it resumed from in this sitting)
+COST_KEYS = ("seconds", "cpu_seconds", "machine", "git_commit", "git_dirty", "resumed_from_step")
 
 
 class Cells:
@@ -390,10 +391,14 @@ def _run_cells(cfg: StudyConfig, run: Run, root: Path, cells: Cells, models: Mod
 
     def training() -> dict:
         models.get(None, lambda: None)  # free the evaluation model while training
+        # a run cut in an earlier sitting goes on from its last checkpoint: the cell's time is then
+        # this sitting's only, and says so
+        earlier = list_checkpoints(train_cfg.out)
         done = train(train_cfg, resume=True, log=lambda r: log(_step_line(r)))
         return {"run_dir": str(done), "curve": _curve(done / "metrics.jsonl"),
                 "checkpoints": [int(p.name.split("-")[1]) for p in list_checkpoints(done)],
-                "config": train_cfg.to_dict()}
+                "config": train_cfg.to_dict(),
+                "resumed_from_step": int(earlier[-1].name.split("-")[1]) if earlier else 0}
 
     def evaluate_checkpoint(step: int, d: str) -> dict:
         # the run's folder under this study's folder (the cell's run_dir may name where it was made)

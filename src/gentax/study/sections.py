@@ -357,7 +357,10 @@ def cells_section(doc: Document, results: dict) -> None:
 
     def minutes(v: float | None) -> str:
         return MISSING if v is None else num(v / 60)
-    rows = [[c["name"], minutes(c["seconds"]), minutes(c["cpu_seconds"]),
+    def name(c: dict) -> str:  # older results lack resumed_from_step
+        step = c.get("resumed_from_step")
+        return c["name"] + (f" (resumed at step {step})" if step else "")
+    rows = [[name(c), minutes(c["seconds"]), minutes(c["cpu_seconds"]),
              MISSING if c["machine"] is None else str(c["machine"]),
              c["git_commit"][:10] if c["git_commit"] else MISSING] for c in cells]
     total = [sum(c[k] or 0 for c in cells) for k in ("seconds", "cpu_seconds")]
@@ -365,7 +368,9 @@ def cells_section(doc: Document, results: dict) -> None:
     doc.add(Heading("Cells: time and machine"), Bullets(items), Table(
         ["cell", "wall (min)", "CPU (min)", "machine", "commit"], rows,
         "Each cell as computed, perhaps in another sitting (results.json: cells, machines); CPU time "
-        "is the study process's, all threads; — where a cell was computed before gentax recorded it."))
+        "is the study process's, all threads; a training cell resumed at step k counts only the "
+        "sitting that finished it (steps after k); — where a cell was computed before gentax "
+        "recorded it."))
 
 
 def config_section(doc: Document, results: dict) -> None:
