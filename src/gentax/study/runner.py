@@ -389,16 +389,18 @@ def _run_cells(cfg: StudyConfig, run: Run, root: Path, cells: Cells, models: Mod
     train_cfg = cfg.run_config(run.train_domain, run.variant, run.seed, model, run_dir / "train",
                                start.augment)
 
+    def saved_steps(run_dir) -> list[int]:
+        return [int(p.name.split("-")[1]) for p in list_checkpoints(run_dir)]
+
     def training() -> dict:
         models.get(None, lambda: None)  # free the evaluation model while training
         # a run cut in an earlier sitting goes on from its last checkpoint: the cell's time is then
         # this sitting's only, and says so
-        earlier = list_checkpoints(train_cfg.out)
+        earlier = saved_steps(train_cfg.out)
         done = train(train_cfg, resume=True, log=lambda r: log(_step_line(r)))
         return {"run_dir": str(done), "curve": _curve(done / "metrics.jsonl"),
-                "checkpoints": [int(p.name.split("-")[1]) for p in list_checkpoints(done)],
-                "config": train_cfg.to_dict(),
-                "resumed_from_step": int(earlier[-1].name.split("-")[1]) if earlier else 0}
+                "checkpoints": saved_steps(done), "config": train_cfg.to_dict(),
+                "resumed_from_step": earlier[-1] if earlier else 0}
 
     def evaluate_checkpoint(step: int, d: str) -> dict:
         # the run's folder under this study's folder (the cell's run_dir may name where it was made)
